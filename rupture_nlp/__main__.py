@@ -1,0 +1,3 @@
+from rupture_nlp.cli import main
+
+main()

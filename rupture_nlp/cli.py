@@ -1,0 +1,133 @@
+"""The `rupture-nlp` command: thin commands that parse options and call library functions."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Iterator, List, Optional
+
+import typer
+
+from rupture_nlp.errors import TranscriptError
+from rupture_nlp.io import iter_sessions
+from rupture_nlp.io.base import ReadOptions
+from rupture_nlp.roles import RoleOverrides
+from rupture_nlp.segment import SegmentOptions
+from rupture_nlp.types import Session
+
+app = typer.Typer(
+    help="Code alliance-rupture markers and resolution stages in psychotherapy transcripts.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+FORMAT_HELP = "Input format (txt, csv, tsv, vtt, srt, whisper, docx, jsonl); default: by file extension."
+THERAPIST_HELP = "Speaker label that is the therapist (repeatable)."
+CLIENT_HELP = "Speaker label that is a client (repeatable; couples and families have several)."
+OTHER_HELP = "Speaker label that is neither (interpreter, observer; repeatable)."
+COLUMNS_HELP = "CSV/TSV columns, e.g. 'speaker=Who,text=Said,session=Case,start=Time'."
+
+
+def parse_columns(spec: str | None) -> dict[str, str]:
+    if not spec:
+        return {}
+    pairs = {}
+    for part in spec.split(","):
+        if "=" not in part:
+            raise typer.BadParameter(f"{part!r} is not FIELD=COLUMN", param_hint="--columns")
+        key, value = part.split("=", 1)
+        pairs[key.strip().lower()] = value.strip()
+    return pairs
+
+
+class Batch:
+    """Reads a batch of inputs, reporting each failing file and going on (one concern: I/O UX)."""
+
+    def __init__(self, paths, fmt, therapist, client, other, columns, silence_gap=3.0, quiet=False):
+        self.paths = paths
+        self.fmt = fmt
+        self.options = ReadOptions(columns=parse_columns(columns))
+        self.segment = SegmentOptions(
+            overrides=RoleOverrides(therapist=list(therapist or []), client=list(client or []), other=list(other or [])),
+            silence_gap=silence_gap,
+        )
+        self.quiet = quiet
+        self.files = 0
+        self.failed: list[TranscriptError] = []
+
+    def sessions(self) -> Iterator[Session]:
+        try:
+            items = iter_sessions(self.paths, self.fmt, self.options, self.segment)
+            for path, result in items:
+                self.files += 1
+                if isinstance(result, TranscriptError):
+                    self.failed.append(result)
+                    typer.secho(f"error: {result}", err=True, fg="red")
+                    continue
+                for session in result:
+                    if not self.quiet:
+                        for warning in session.warnings:
+                            typer.secho(f"warning: {path}: {session.session_id}: {warning}", err=True, fg="yellow")
+                    yield session
+        except TranscriptError as error:  # e.g. an unknown --format
+            self.failed.append(error)
+            typer.secho(f"error: {error}", err=True, fg="red")
+
+    def exit_code(self, strict: bool) -> int:
+        if self.files == 0 and not self.failed:
+            typer.secho("error: no transcript files found in the given paths", err=True, fg="red")
+            return 2
+        if self.failed and (strict or len(self.failed) >= self.files):
+            return 1
+        return 0
+
+
+@app.command()
+def segment(
+    paths: List[Path] = typer.Argument(..., help="Transcript files or folders (searched recursively)."),
+    output: Path = typer.Option(Path("-"), "-o", "--output", help="Turns JSONL to write ('-' = stdout)."),
+    format: Optional[str] = typer.Option(None, "--format", "-f", help=FORMAT_HELP),
+    therapist: Optional[List[str]] = typer.Option(None, "--therapist", help=THERAPIST_HELP),
+    client: Optional[List[str]] = typer.Option(None, "--client", help=CLIENT_HELP),
+    other: Optional[List[str]] = typer.Option(None, "--other", help=OTHER_HELP),
+    columns: Optional[str] = typer.Option(None, "--columns", help=COLUMNS_HELP),
+    silence_gap: float = typer.Option(3.0, help="Seconds of silence between utterances recorded as a cue."),
+    strict: bool = typer.Option(False, help="Exit non-zero when any file fails (default: only when all fail)."),
+) -> None:
+    """Read transcripts and write their speaker turns (roles, sentences, cues) as JSONL."""
+    from rupture_nlp.types import write_jsonl
+
+    batch = Batch(paths, format, therapist, client, other, columns, silence_gap)
+    sink = sys.stdout if str(output) == "-" else None
+    if sink is None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        tmp = output.with_name(output.name + ".part")
+        with open(tmp, "w", encoding="utf-8") as handle:
+            turns = write_jsonl(batch.sessions(), handle)
+        tmp.replace(output)
+    else:
+        turns = write_jsonl(batch.sessions(), sink)
+    typer.secho(
+        f"{batch.files - len(batch.failed)} of {batch.files} files read, {turns} turns"
+        + (f" -> {output}" if sink is None else ""),
+        err=True,
+    )
+    raise typer.Exit(batch.exit_code(strict))
+
+
+@app.command()
+def formats() -> None:
+    """List the transcript formats this version reads, with their file extensions."""
+    from rupture_nlp.io import READERS
+
+    for spec in READERS.values():
+        typer.echo(f"{spec.name:8} {' '.join(spec.extensions):22} {spec.description}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
