@@ -47,7 +47,8 @@ class Batch:
     def __init__(self, paths, fmt, therapist, client, other, columns, silence_gap=3.0, quiet=False):
         self.paths = paths
         self.fmt = fmt
-        self.options = ReadOptions(columns=parse_columns(columns))
+        named = set(therapist or []) | set(client or []) | set(other or [])
+        self.options = ReadOptions(columns=parse_columns(columns), speakers=named)
         self.segment = SegmentOptions(
             overrides=RoleOverrides(therapist=list(therapist or []), client=list(client or []), other=list(other or [])),
             silence_gap=silence_gap,
@@ -114,6 +115,70 @@ def segment(
         err=True,
     )
     raise typer.Exit(batch.exit_code(strict))
+
+
+@app.command()
+def code(
+    paths: List[Path] = typer.Argument(..., help="Transcript files or folders (searched recursively)."),
+    output: Path = typer.Option(..., "-o", "--output", help="Folder for one coded JSONL a session and manifest.json."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Model folder (default: the model shipped in models/)."),
+    format: Optional[str] = typer.Option(None, "--format", "-f", help=FORMAT_HELP),
+    therapist: Optional[List[str]] = typer.Option(None, "--therapist", help=THERAPIST_HELP),
+    client: Optional[List[str]] = typer.Option(None, "--client", help=CLIENT_HELP),
+    other: Optional[List[str]] = typer.Option(None, "--other", help=OTHER_HELP),
+    columns: Optional[str] = typer.Option(None, "--columns", help=COLUMNS_HELP),
+    strict: bool = typer.Option(False, help="Exit non-zero when any file fails (default: only when all fail)."),
+) -> None:
+    """Code every client turn (marker, subtype) and therapist turn (stage) of transcripts."""
+    from rupture_nlp.coding_run import run_coding
+    from rupture_nlp.model import ModelLoadError
+
+    batch = Batch(paths, format, therapist, client, other, columns)
+    try:
+        summary = run_coding(batch, output, model)
+    except ModelLoadError as error:
+        typer.secho(f"error: {error}", err=True, fg="red")
+        raise typer.Exit(2)
+    typer.secho(f"{summary['sessions']} sessions coded from {batch.files - len(batch.failed)} of {batch.files} files "
+                f"-> {output} (manifest: {output / 'manifest.json'})", err=True)
+    raise typer.Exit(batch.exit_code(strict))
+
+
+@app.command()
+def evaluate(
+    gold: Path = typer.Option(..., "--gold", help="Gold coded turns: JSONL file or folder (codebook section 4 format)."),
+    pred: Path = typer.Option(..., "--pred", help="Predicted coded turns: JSONL file or folder."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the full report as JSON here."),
+    bootstrap: int = typer.Option(1000, help="Session bootstrap resamples for the 95% CIs (0 = none)."),
+) -> None:
+    """Compare two codings: per-class P/R/F1, macro-F1, Cohen's kappa, confusion, session-bootstrap CIs."""
+    import json as _json
+
+    from rupture_nlp.evaluate import evaluate as run, format_report
+
+    try:
+        report = run(gold, pred, bootstrap)
+    except (OSError, ValueError, KeyError) as exc:
+        typer.secho(f"error: cannot read codings: {exc}", err=True, fg="red")
+        raise typer.Exit(2)
+    typer.echo(format_report(report))
+    if json_out:
+        json_out.write_text(_json.dumps(report, indent=2))
+
+
+@app.command()
+def train(
+    output: Path = typer.Option(Path("models/rupture-minilm"), "-o", "--output", help="Folder for the trained model."),
+    base: Optional[Path] = typer.Option(None, "--base", help="Local encoder folder (default: packaged all-MiniLM-L6-v2)."),
+    epochs: int = typer.Option(4, help="Training epochs."),
+    max_length: int = typer.Option(128, help="Token budget for the turn plus its context."),
+    annomi: Optional[Path] = typer.Option(None, "--annomi", help="Folder with AnnoMI-simple-dev.csv (else RUPTURE_ANNOMI_DIR)."),
+    seed: int = typer.Option(13, help="Random seed."),
+) -> None:
+    """Fine-tune the transformer coder on the project corpus (needs: pip install 'rupture-nlp\[train]')."""
+    from rupture_nlp.training_run import train_and_report
+
+    train_and_report(output, base, epochs, max_length, annomi, seed, log=typer.echo)
 
 
 @app.command()

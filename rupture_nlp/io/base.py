@@ -46,6 +46,7 @@ class ReadOptions:
     """Reader options a user can set; each reader uses the ones that apply to it."""
 
     columns: dict[str, str] = field(default_factory=dict)
+    speakers: set[str] = field(default_factory=set)  # labels the user named (--therapist etc.): always speakers
 
 
 Reader = Callable[[Path, ReadOptions], list[RawTranscript]]

@@ -59,6 +59,6 @@ def read_docx(path: Path, options: ReadOptions) -> list[RawTranscript]:
         if not utterances:
             raise TranscriptError(path, None, "the document's tables hold no speaker/text rows")
     else:
-        utterances, header = parse_labelled_lines(paragraphs, path)
+        utterances, header = parse_labelled_lines(paragraphs, path, options.speakers)
     metadata = {"header": header} if header else {}
     return [RawTranscript(path.stem, utterances, str(path), "docx", metadata)]

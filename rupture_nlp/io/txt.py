@@ -49,20 +49,24 @@ def looks_like_label(label: str) -> bool:
     return all(w[0].isupper() or w[0].isdigit() for w in words)
 
 
-def parse_labelled_lines(lines: list[tuple[int, str]], path: Path) -> tuple[list[Utterance], list[str]]:
+def parse_labelled_lines(
+    lines: list[tuple[int, str]], path: Path, known: set[str] | frozenset[str] = frozenset()
+) -> tuple[list[Utterance], list[str]]:
     """Utterances from numbered lines of `Name: text`; returns (utterances, header lines)."""
+    known_folded = {k.casefold() for k in known}
     matches: list[tuple[int, str, re.Match[str] | None]] = []
     counts: Counter[str] = Counter()
     for number, line in lines:
         match = _LINE.match(line)
-        if match and looks_like_label(match.group("label").strip()):
+        label = match.group("label").strip() if match else ""
+        if match and (looks_like_label(label) or label.casefold() in known_folded):
             counts[match.group("label").strip()] += 1
         else:
             match = None
         matches.append((number, line, match))
 
     def is_speaker(label: str, started: bool) -> bool:
-        return bool(alias_role(label)) or counts[label] >= 2 or started
+        return bool(alias_role(label)) or counts[label] >= 2 or started or label.casefold() in known_folded
 
     utterances: list[Utterance] = []
     header: list[str] = []
@@ -99,7 +103,7 @@ def parse_labelled_lines(lines: list[tuple[int, str]], path: Path) -> tuple[list
 def read_txt(path: Path, options: ReadOptions) -> list[RawTranscript]:
     text, encoding = read_text(path)
     lines = list(enumerate(text.splitlines(), start=1))
-    utterances, header = parse_labelled_lines(lines, path)
+    utterances, header = parse_labelled_lines(lines, path, options.speakers)
     warnings = [] if encoding in ("utf-8", "utf-8-sig") else [f"decoded as {encoding}"]
     metadata = {"header": header} if header else {}
     return [RawTranscript(path.stem, utterances, str(path), "txt", metadata, warnings)]

@@ -1,0 +1,170 @@
+"""The project's rupture-coded corpus: codes joined to transcripts, validated, split.
+
+Two sources:
+- `authored`: sessions written for the project (`data/authored/sessions/*.txt`, metadata in
+  `data/authored/meta/`), codes in `data/labels/authored/<coder>/<id>.tsv`;
+- `annomi`: the public AnnoMI transcripts, whose text is never committed; codes keyed by
+  (transcript_id, turn, first utterance_id) in `data/labels/annomi/<coder>/<id>.tsv` are
+  joined to the text from a local copy of the upstream CSV (`annomi_dir` argument or the
+  `RUPTURE_ANNOMI_DIR` environment variable; `scripts/fetch_annomi.py` downloads it).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from rupture_nlp.errors import TranscriptError
+from rupture_nlp.io import ReadOptions, read_sessions
+from rupture_nlp.labels import check_code
+from rupture_nlp.roles import RoleOverrides
+from rupture_nlp.segment import SegmentOptions
+from rupture_nlp.types import Coding, Session
+
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+ANNOMI_FILE = "AnnoMI-simple-dev.csv"
+
+
+@dataclass
+class CodedSession:
+    """A session, its source, its metadata and one coder's codes on its turns."""
+
+    session: Session
+    source: str
+    meta: dict
+
+
+def annomi_dir(path: str | Path | None = None) -> Path | None:
+    candidates = [path, os.environ.get("RUPTURE_ANNOMI_DIR"), DATA_DIR.parent.parent / "shared/corpora/annomi",
+                  DATA_DIR / "external/annomi"]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / ANNOMI_FILE).exists():
+            return Path(candidate)
+    return None
+
+
+def read_codes(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))
+
+
+def attach_codes(session: Session, rows: list[dict[str, str]], path: Path, key: str = "speaker") -> None:
+    """Put a coder's rows on the session's turns, checking alignment and the codebook."""
+    if len(rows) != len(session.turns):
+        raise TranscriptError(path, None, f"{len(rows)} code rows for {len(session.turns)} turns of {session.session_id}")
+    for number, (row, turn) in enumerate(zip(rows, session.turns), start=2):
+        if int(row["turn"]) != turn.index:
+            raise TranscriptError(path, number, f"turn {row['turn']} where turn {turn.index} was expected")
+        if key == "speaker" and row["speaker"] != turn.speaker:
+            raise TranscriptError(path, number, f"speaker {row['speaker']!r} but the transcript has {turn.speaker!r}")
+        if key == "utterance_id" and row["utterance_id"] != turn.spans[0].id:
+            raise TranscriptError(path, number, f"utterance {row['utterance_id']} but the turn starts at {turn.spans[0].id}")
+        marker, subtype, stage = (row.get(k) or None for k in ("marker", "subtype", "stage"))
+        problem = check_code(turn.role, marker, subtype, stage)
+        if problem:
+            raise TranscriptError(path, number, problem)
+        turn.coding = Coding(marker=marker, subtype=subtype, stage=stage)
+
+
+def authored_meta(data_dir: Path = DATA_DIR) -> dict[str, dict]:
+    return {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted((data_dir / "authored/meta").glob("*.json"))}
+
+
+def load_authored(coder: str = "coder_a", data_dir: Path = DATA_DIR, only: set[str] | None = None) -> list[CodedSession]:
+    """Authored sessions with the given coder's codes (sessions that coder did not code are left out)."""
+    out = []
+    for sid, meta in authored_meta(data_dir).items():
+        codes = data_dir / f"labels/authored/{coder}/{sid}.tsv"
+        if not codes.exists() or (only is not None and sid not in only):
+            continue
+        roles = meta.get("speakers", {})
+        overrides = RoleOverrides(**{r: [s for s, x in roles.items() if x == r] for r in ("therapist", "client", "other")})
+        (session,) = read_sessions(data_dir / f"authored/sessions/{sid}.txt", options=ReadOptions(speakers=set(roles)),
+                                   segment=SegmentOptions(overrides=overrides))
+        attach_codes(session, read_codes(codes), codes, key="speaker")
+        session.metadata.update({k: meta.get(k) for k in ("modality", "channel", "setting", "dialect_group", "therapist")})
+        out.append(CodedSession(session, "authored", meta))
+    return out
+
+
+def load_annomi(coder: str = "coder_a", path: str | Path | None = None, data_dir: Path = DATA_DIR,
+                only: set[str] | None = None) -> list[CodedSession]:
+    """AnnoMI sessions with the given coder's codes; empty when no local copy is found."""
+    folder = annomi_dir(path)
+    if folder is None:
+        return []
+    out = []
+    for session in read_sessions(folder / ANNOMI_FILE):
+        codes = data_dir / f"labels/annomi/{coder}/{session.session_id}.tsv"
+        if not codes.exists() or (only is not None and session.session_id not in only):
+            continue
+        attach_codes(session, read_codes(codes), codes, key="utterance_id")
+        session.session_id = f"annomi_{session.session_id}"
+        meta = {"modality": "mi", "channel": "video_demo", "setting": "health",
+                "dialect_group": "annomi", "mi_quality": session.metadata.get("mi_quality")}
+        session.metadata.update(meta)
+        out.append(CodedSession(session, "annomi", meta))
+    return out
+
+
+def load_all(coder: str = "coder_a", annomi_path: str | Path | None = None, data_dir: Path = DATA_DIR) -> list[CodedSession]:
+    return load_authored(coder, data_dir) + load_annomi(coder, annomi_path, data_dir)
+
+
+def load_splits(data_dir: Path = DATA_DIR) -> dict[str, str]:
+    path = data_dir / "splits.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def context_of(session: Session, index: int, turns: int = 4) -> list[str]:
+    """The preceding turns as `role: text` (cues in brackets), oldest first."""
+    out = []
+    for turn in session.turns[max(0, index - turns):index]:
+        out.append(f"{turn.role}: {render_text(turn)}")
+    return out
+
+
+def render_text(turn) -> str:
+    """Words plus a cue channel the model reads: `text [cues: laughs; long pause]`."""
+    cues = [c.text for c in turn.cues]
+    return f"{turn.text} [cues: {'; '.join(cues)}]".strip() if cues else turn.text
+
+
+def turn_records(coded: list[CodedSession], context_turns: int = 4) -> list[dict]:
+    """One record a coded client or therapist turn, with its preceding context."""
+    records = []
+    for item in coded:
+        session = item.session
+        for turn in session.turns:
+            if turn.role not in ("client", "therapist") or turn.coding is None:
+                continue
+            records.append({
+                "session_id": session.session_id,
+                "source": item.source,
+                "dialect_group": session.metadata.get("dialect_group") or "unknown",
+                "modality": session.metadata.get("modality") or "unknown",
+                "turn": turn.index,
+                "role": turn.role,
+                "text": render_text(turn),
+                "context": context_of(session, turn.index, context_turns),
+                "backchannel": turn.backchannel,
+                "marker": turn.coding.marker or "",
+                "subtype": turn.coding.subtype or "",
+                "stage": turn.coding.stage or "",
+            })
+    return records
+
+
+def load_corpus(annomi_path: str | Path | None = None, context_turns: int = 4, data_dir: Path = DATA_DIR):
+    """The corpus as a `datasets.DatasetDict` (train / dev / test) of turn records."""
+    from datasets import Dataset, DatasetDict
+
+    splits = load_splits(data_dir)
+    records = turn_records(load_all("coder_a", annomi_path, data_dir), context_turns)
+    parts: dict[str, list[dict]] = {"train": [], "dev": [], "test": []}
+    for record in records:
+        parts[splits.get(record["session_id"], "train")].append(record)
+    return DatasetDict({name: Dataset.from_list(rows) for name, rows in parts.items() if rows})

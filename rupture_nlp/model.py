@@ -1,0 +1,178 @@
+"""Transformer coder: load a saved checkpoint and code turns. Inference only.
+
+The network is one pretrained encoder (mean-pooled) with three heads: client marker
+(3-way), client subtype (14-way, read only when a marker is predicted) and therapist
+stage (7-way). Its input is the target turn first (`role: text [cues: …]`), then the
+preceding turns as a second segment truncated from the left, so the turn itself is never
+cut and the nearest context survives. Training lives in `rupture_nlp.train`.
+
+A checkpoint folder holds `config.json` (the encoder's), `tokenizer*`, `model.safetensors`
+(fp16 weights of encoder and heads), `rupture_config.json` (labels, max length, context
+window, temperatures, decision offsets, data hash, metrics) and a model card `README.md`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from rupture_nlp.coder import TurnCoder
+from rupture_nlp.labels import MARKERS, STAGES, SUBTYPES
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "rupture-minilm"
+RUPTURE_CONFIG = "rupture_config.json"
+
+
+class ModelLoadError(Exception):
+    """A checkpoint is missing or unreadable; the message says which file and what to do."""
+
+
+class RuptureNet(nn.Module):
+    """Encoder + three linear heads over the mean-pooled last hidden state."""
+
+    def __init__(self, encoder: nn.Module, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.encoder = encoder
+        hidden = encoder.config.hidden_size
+        self.dropout = nn.Dropout(dropout)
+        self.marker = nn.Linear(hidden, len(MARKERS))
+        self.subtype = nn.Linear(hidden, len(SUBTYPES))
+        self.stage = nn.Linear(hidden, len(STAGES))
+
+    def forward(self, input_ids, attention_mask, token_type_ids=None):
+        kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if token_type_ids is not None and getattr(self.encoder.config, "type_vocab_size", 0) > 1:
+            kwargs["token_type_ids"] = token_type_ids
+        hidden = self.encoder(**kwargs).last_hidden_state
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        pooled = self.dropout((hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0))
+        return self.marker(pooled), self.subtype(pooled), self.stage(pooled)
+
+
+def encode(tokenizer, records: list[dict], max_length: int) -> list[dict[str, list[int]]]:
+    """Token ids per record: [CLS] target [SEP] context (left-truncated) [SEP]."""
+    targets = tokenizer([f"{r['role']}: {r['text']}" for r in records], add_special_tokens=False)["input_ids"]
+    contexts = tokenizer([" | ".join(r["context"]) for r in records], add_special_tokens=False)["input_ids"]
+    cls, sep = tokenizer.cls_token_id, tokenizer.sep_token_id
+    out = []
+    for target, context in zip(targets, contexts):
+        target = target[: max_length - 3 - min(len(context), max_length // 4)]
+        room = max_length - 3 - len(target)
+        context = context[-room:] if room > 0 else []
+        ids = [cls] + target + [sep] + context + [sep]
+        types = [0] * (len(target) + 2) + [1] * (len(context) + 1)
+        out.append({"input_ids": ids, "token_type_ids": types})
+    return out
+
+
+def collate(items: list[dict[str, list[int]]], pad_id: int) -> dict[str, torch.Tensor]:
+    """Pad a batch to its own longest item (dynamic padding)."""
+    width = max(len(i["input_ids"]) for i in items)
+    ids = torch.full((len(items), width), pad_id, dtype=torch.long)
+    types = torch.zeros((len(items), width), dtype=torch.long)
+    mask = torch.zeros((len(items), width), dtype=torch.long)
+    for k, item in enumerate(items):
+        n = len(item["input_ids"])
+        ids[k, :n] = torch.tensor(item["input_ids"])
+        types[k, :n] = torch.tensor(item["token_type_ids"])
+        mask[k, :n] = 1
+    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+
+
+class TransformerCoder(TurnCoder):
+    """A fine-tuned encoder with marker, subtype and stage heads (see module doc)."""
+
+    def __init__(self, net: RuptureNet, tokenizer, config: dict) -> None:
+        self.net = net.eval()
+        self.tokenizer = tokenizer
+        self.config = config
+        self.max_length = int(config.get("max_length", 128))
+        self.context_turns = int(config.get("context_turns", 4))
+        self.temperatures = config.get("temperatures", {"marker": 1.0, "subtype": 1.0, "stage": 1.0})
+        self.marker_bias = np.array(config["marker_bias"]) if config.get("marker_bias") else None
+        self.stage_bias = np.array(config["stage_bias"]) if config.get("stage_bias") else None
+        self.batch_tokens = int(config.get("batch_tokens", 4096))
+
+    def fit(self, records, labels=None, subtypes=None):
+        raise NotImplementedError("train with rupture_nlp.train.train (pip install 'rupture-nlp[train]')")
+
+    @torch.inference_mode()
+    def logits(self, records: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Raw head outputs, computed in length-sorted batches under a token budget."""
+        encoded = encode(self.tokenizer, records, self.max_length)
+        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]["input_ids"]))
+        outs = [np.zeros((len(records), n), dtype=np.float32) for n in (len(MARKERS), len(SUBTYPES), len(STAGES))]
+        start = 0
+        while start < len(order):
+            width = len(encoded[order[start]]["input_ids"])
+            end = start + 1
+            while end < len(order) and len(encoded[order[end]]["input_ids"]) * (end - start + 1) <= self.batch_tokens:
+                end += 1
+            rows = order[start:end]
+            batch = collate([encoded[i] for i in rows], self.tokenizer.pad_token_id)
+            for out, head in zip(outs, self.net(**batch)):
+                out[rows] = head.float().numpy()
+            start = end
+        return tuple(outs)
+
+    def _heads(self, records):
+        m, s, t = self.logits(records)
+        temp = self.temperatures
+        return _softmax(m / temp["marker"]), _softmax(s / temp["subtype"]), _softmax(t / temp["stage"])
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> "TransformerCoder":
+        """Load a checkpoint folder (default: the model shipped in `models/`)."""
+        from safetensors.torch import load_file
+        from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+        folder = Path(path) if path else DEFAULT_MODEL_DIR
+        for name in (RUPTURE_CONFIG, "config.json", "model.safetensors"):
+            if not (folder / name).is_file():
+                raise ModelLoadError(f"{folder}: no {name}; is this a rupture-nlp model folder? "
+                                     f"(train one with 'rupture-nlp train' or pass --model DIR)")
+        try:
+            config = json.loads((folder / RUPTURE_CONFIG).read_text())
+            encoder = AutoModel.from_config(AutoConfig.from_pretrained(str(folder), local_files_only=True))
+            net = RuptureNet(encoder)
+            state = {k: v.float() for k, v in load_file(str(folder / "model.safetensors")).items()}
+            missing, unexpected = net.load_state_dict(state, strict=False)
+            missing = [k for k in missing if not k.endswith("position_ids")]
+            if missing or unexpected:
+                raise ModelLoadError(f"{folder}/model.safetensors does not match its config "
+                                     f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+            tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+        except ModelLoadError:
+            raise
+        except Exception as exc:
+            raise ModelLoadError(f"{folder}: cannot load the model ({type(exc).__name__}: {exc}); "
+                                 "the checkpoint may be corrupt: re-install or retrain it") from None
+        torch.set_num_threads(max(1, torch.get_num_threads()))
+        return cls(net, tokenizer, config)
+
+    def save(self, path: str | Path, card: str | None = None) -> None:
+        from safetensors.torch import save_file
+
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().half().contiguous() if v.is_floating_point() else v.contiguous()
+                 for k, v in self.net.state_dict().items()}
+        save_file(state, str(folder / "model.safetensors"))
+        self.net.encoder.config.save_pretrained(str(folder))
+        self.tokenizer.save_pretrained(str(folder))
+        config = dict(self.config, temperatures=self.temperatures,
+                      marker_bias=None if self.marker_bias is None else [float(x) for x in self.marker_bias],
+                      stage_bias=None if self.stage_bias is None else [float(x) for x in self.stage_bias])
+        (folder / RUPTURE_CONFIG).write_text(json.dumps(config, indent=2))
+        if card:
+            (folder / "README.md").write_text(card)
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    x = x - x.max(axis=1, keepdims=True)
+    e = np.exp(x)
+    return e / e.sum(axis=1, keepdims=True)

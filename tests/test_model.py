@@ -1,0 +1,82 @@
+"""The transformer coder with a tiny model: trains, saves, reloads and predicts in seconds."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from rupture_nlp.baseline import BaselineCoder
+from rupture_nlp.coder import CLASSES
+from rupture_nlp.labels import check_code
+from rupture_nlp.model import ModelLoadError, TransformerCoder
+from rupture_nlp.train import TrainingArguments, train
+
+from tiny_model import make_tiny_base, toy_records
+
+
+@pytest.fixture(scope="module")
+def tiny_trained(tmp_path_factory):
+    base = make_tiny_base(tmp_path_factory.mktemp("base"))
+    out = tmp_path_factory.mktemp("model") / "tiny"
+    records = toy_records()
+    args = TrainingArguments(epochs=3, batch_size=8, learning_rate=5e-3, head_learning_rate=1e-2, max_length=48, threads=1)
+    coder = train(records, records[:20], out, base, args, log=lambda *_: None)
+    return coder, out, records
+
+
+def test_trains_saves_reloads_and_predicts_the_same(tiny_trained):
+    coder, out, records = tiny_trained
+    again = TransformerCoder.load(out)
+    np.testing.assert_allclose(again.predict_proba(records), coder.predict_proba(records), atol=2e-2)
+    assert again.predict(records) == coder.predict(records) or np.mean(
+        np.array(again.predict(records)) == np.array(coder.predict(records))) > 0.9
+    config = json.loads((out / "rupture_config.json").read_text())
+    assert config["labels"]["marker"] == ["none", "confrontation", "withdrawal"] and config["train_data_hash"]
+
+
+@pytest.mark.parametrize("make", ["tiny", "baseline"])
+def test_probabilities_sum_to_one_within_the_turn_role(tiny_trained, make):
+    coder, _, records = tiny_trained
+    if make == "baseline":
+        coder = BaselineCoder().fit(records * 2)
+    probs = coder.predict_proba(records)
+    assert probs.shape == (len(records), len(CLASSES)) and coder.classes_ == CLASSES
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-6)
+    for record, row in zip(records, probs):
+        other = [j for j, c in enumerate(CLASSES) if not c.startswith(record["role"])]
+        assert row[other].sum() == 0.0
+
+
+def test_code_output_validates_against_the_codebook(tiny_trained, conversation_files):
+    from rupture_nlp.io import read_sessions
+
+    coder, _, _ = tiny_trained
+    (session,) = read_sessions(conversation_files["txt"])
+    codings = coder.code(session)
+    assert len(codings) == len(session.turns)
+    for turn, coding in zip(session.turns, codings):
+        assert check_code(turn.role, coding.marker, coding.subtype, coding.stage) is None
+        key = "marker" if turn.role == "client" else "stage"
+        assert sum(coding.probs[key].values()) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_baseline_learns_the_toy_signal():
+    records = toy_records(8)
+    coder = BaselineCoder().fit(records)
+    accuracy = np.mean([p.split(":")[1] == (r["marker"] or r["stage"]) for p, r in zip(coder.predict(records), records)])
+    assert accuracy > 0.9
+
+
+def test_missing_or_corrupt_checkpoint_gives_a_clear_error(tmp_path, tiny_trained):
+    with pytest.raises(ModelLoadError, match="no rupture_config.json"):
+        TransformerCoder.load(tmp_path)
+    _, out, _ = tiny_trained
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for f in out.iterdir():
+        (broken / f.name).write_bytes(f.read_bytes())
+    (broken / "model.safetensors").write_bytes(b"not weights")
+    with pytest.raises(ModelLoadError, match="corrupt"):
+        TransformerCoder.load(broken)
