@@ -175,10 +175,31 @@ def train(
     annomi: Optional[Path] = typer.Option(None, "--annomi", help="Folder with AnnoMI-simple-dev.csv (else RUPTURE_ANNOMI_DIR)."),
     seed: int = typer.Option(13, help="Random seed."),
 ) -> None:
-    """Fine-tune the transformer coder on the project corpus (needs: pip install 'rupture-nlp\[train]')."""
+    """Fine-tune the transformer coder on the project corpus (needs the 'train' extra of the package)."""
     from rupture_nlp.training_run import train_and_report
 
     train_and_report(output, base, epochs, max_length, annomi, seed, log=typer.echo)
+
+
+@app.command()
+def report(
+    coded: List[Path] = typer.Argument(..., help="Coded JSONL files or folders (output of 'rupture-nlp code')."),
+    output: Path = typer.Option(..., "-o", "--output", help="Folder for the HTML pages, summary.csv, episodes.jsonl."),
+    group_by: Optional[str] = typer.Option(None, "--group-by", help="Session metadata field for the per-group summary "
+                                           "(default: the therapist's speaker name)."),
+    max_gap: int = typer.Option(3, help="Turns allowed between two markers of one episode."),
+    quiet_turns: int = typer.Option(6, help="Unmarked client turns that close an episode."),
+) -> None:
+    """Write a self-contained HTML report per session and a batch dashboard (index.html)."""
+    from rupture_nlp.episodes import EpisodeOptions
+    from rupture_nlp.report import build_reports
+
+    try:
+        totals = build_reports(coded, output, group_by, EpisodeOptions(max_gap=max_gap, quiet_client_turns=quiet_turns))
+    except (OSError, ValueError) as exc:
+        typer.secho(f"error: {exc}", err=True, fg="red")
+        raise typer.Exit(2)
+    typer.secho(f"{totals['sessions']} session reports, {totals['episodes']} episodes -> {output / 'index.html'}", err=True)
 
 
 @app.command()

@@ -33,6 +33,7 @@ def coded_records(session: Session, codings: list[Coding]) -> list[dict[str, Any
             "session_id": session.session_id, "turn": turn.index, "speaker": turn.speaker, "role": turn.role,
             "text": turn.text, "marker": coding.marker, "subtype": coding.subtype, "stage": coding.stage,
             "probs": coding.probs, "start": turn.start, "end": turn.end, "cues": [c.text for c in turn.cues],
+            "session_meta": session.metadata,
         })
     return rows
 

@@ -80,3 +80,33 @@ def test_missing_or_corrupt_checkpoint_gives_a_clear_error(tmp_path, tiny_traine
     (broken / "model.safetensors").write_bytes(b"not weights")
     with pytest.raises(ModelLoadError, match="corrupt"):
         TransformerCoder.load(broken)
+
+
+def test_code_command_writes_one_file_a_session_and_a_manifest(tiny_trained, conversation_files, tmp_path):
+    from typer.testing import CliRunner
+
+    from rupture_nlp.cli import app
+
+    _, model_dir, _ = tiny_trained
+    bad = tmp_path / "broken.vtt"
+    bad.write_text("not a vtt")
+    out = tmp_path / "coded"
+    result = CliRunner().invoke(app, ["code", str(conversation_files["srt"]), str(conversation_files["docx"]), str(bad),
+                                      "-o", str(out), "--model", str(model_dir)])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [o["session_id"] for o in manifest["outputs"]] == ["conversation", "conversation"] or len(manifest["outputs"]) == 2
+    assert manifest["errors"][0]["input"] == str(bad) and manifest["model"]["fingerprint"]
+    rows = [json.loads(line) for line in (out / "conversation.jsonl").read_text().splitlines()]
+    for row in rows:
+        assert {"session_id", "turn", "speaker", "role", "text", "marker", "subtype", "stage", "probs"} <= set(row)
+        assert check_code(row["role"], row["marker"], row["subtype"], row["stage"]) is None
+
+
+def test_code_with_a_missing_model_is_a_clear_error(conversation_files, tmp_path):
+    from typer.testing import CliRunner
+
+    from rupture_nlp.cli import app
+
+    result = CliRunner().invoke(app, ["code", str(conversation_files["txt"]), "-o", str(tmp_path / "o"), "--model", str(tmp_path)])
+    assert result.exit_code == 2 and "no rupture_config.json" in result.output and "Traceback" not in result.output

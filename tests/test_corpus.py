@@ -1,0 +1,82 @@
+"""The committed corpus: every label file validates against the codebook, splits are
+disjoint, the data card matches the data, no AnnoMI text is committed."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rupture_nlp.corpus import DATA_DIR, load_annomi, load_authored, load_splits
+from rupture_nlp.labels import check_code
+
+ROOT = Path(__file__).parents[1]
+
+
+def test_every_authored_label_file_validates():
+    sessions = load_authored("coder_a")  # raises TranscriptError on misalignment or invalid codes
+    assert len(sessions) >= 100
+    for item in sessions:
+        assert all(t.coding is not None for t in item.session.turns)
+
+
+def test_second_coder_files_validate():
+    assert len(load_authored("coder_b")) >= 20
+
+
+def test_annomi_codes_join_the_text(annomi_csv):
+    for coder in ("coder_a", "coder_b"):
+        sessions = load_annomi(coder, annomi_csv.parent)
+        assert sessions, coder
+        for item in sessions:
+            for turn in item.session.turns:
+                assert check_code(turn.role, turn.coding.marker, turn.coding.subtype, turn.coding.stage) is None
+    assert len(load_annomi("coder_a", annomi_csv.parent)) == 114
+
+
+def test_annomi_label_files_hold_ids_and_codes_only():
+    allowed = ["turn", "utterance_id", "role", "marker", "subtype", "stage"]
+    for path in (DATA_DIR / "labels/annomi").rglob("*.tsv"):
+        with open(path, encoding="utf-8") as handle:
+            reader = csv.DictReader(handle, delimiter="\t")
+            assert reader.fieldnames == allowed, path
+            for row in reader:
+                assert row["turn"].isdigit() and row["utterance_id"].isdigit(), path
+
+
+def test_no_annomi_text_is_committed():
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    for name in tracked:
+        path = ROOT / name
+        if path.suffix in (".csv", ".tsv", ".jsonl", ".json") and path.is_file():
+            head = path.read_text(encoding="utf-8", errors="ignore")[:2000]
+            assert "utterance_text" not in head and "transcript_id,mi_quality" not in head, name
+
+
+def test_splits_are_disjoint_and_cover_the_sources():
+    splits = load_splits()
+    assert set(splits.values()) == {"train", "dev", "test"}
+    assert len(splits) == len(set(splits))  # one split per session id (a dict cannot hold two)
+    for source in ("annomi_", "au_"):
+        ids = [s for s in splits if s.startswith(source)]
+        assert sum(splits[s] == "test" for s in ids) >= 0.2 * len(ids)
+
+
+def test_load_corpus_is_session_grouped(annomi_csv, monkeypatch):
+    monkeypatch.setenv("RUPTURE_ANNOMI_DIR", str(annomi_csv.parent))
+    from rupture_nlp.corpus import load_corpus
+
+    corpus = load_corpus()
+    seen = {name: set(corpus[name]["session_id"]) for name in corpus}
+    assert not (seen["train"] & seen["test"]) and not (seen["train"] & seen["dev"]) and not (seen["dev"] & seen["test"])
+    record = corpus["train"][5]
+    assert {"session_id", "role", "text", "context", "marker", "subtype", "stage"} <= set(record)
+
+
+def test_data_card_matches_the_data():
+    result = subprocess.run([sys.executable, str(ROOT / "scripts/data_card.py"), "--check"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,50 @@
+"""`evaluate` on a hand-made gold file gives the numbers worked out by hand."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from rupture_nlp.cli import app
+
+GOLD = ["none", "none", "confrontation", "withdrawal", "none", "confrontation"]
+PRED = ["none", "confrontation", "confrontation", "none", "none", "confrontation"]
+
+
+def write(path, markers, stages=()):
+    rows = [{"session_id": f"s{i % 2}", "turn": i, "role": "client", "marker": m, "subtype": None, "stage": None}
+            for i, m in enumerate(markers)]
+    rows += [{"session_id": "s0", "turn": 100 + i, "role": "therapist", "marker": None, "subtype": None, "stage": s}
+             for i, s in enumerate(stages)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_hand_worked_metrics(tmp_path):
+    gold = write(tmp_path / "gold.jsonl", GOLD, ["none", "affirming", "antagonizing"])
+    pred = write(tmp_path / "pred.jsonl", PRED, ["none", "affirming", "none"])
+    result = CliRunner().invoke(app, ["evaluate", "--gold", str(gold), "--pred", str(pred),
+                                      "--json", str(tmp_path / "r.json"), "--bootstrap", "200"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "r.json").read_text())
+    marker = report["marker"]
+    # confrontation: TP 2, FP 1, FN 0; withdrawal: TP 0, FN 1; none: TP 2, FP 1, FN 1
+    assert marker["per_class"]["confrontation"] == pytest.approx({"precision": 2 / 3, "recall": 1.0, "f1": 0.8, "support": 2})
+    assert marker["per_class"]["withdrawal"]["f1"] == 0.0
+    assert marker["per_class"]["none"]["f1"] == pytest.approx(2 / 3)
+    assert marker["macro_f1"] == pytest.approx((0.8 + 0 + 2 / 3) / 3)
+    # p_o = 4/6; p_e = .5*.5 + (2/6)(3/6) = 5/12; kappa = (2/3 - 5/12) / (7/12) = 3/7
+    assert marker["kappa"] == pytest.approx(3 / 7)
+    assert marker["confusion"] == [[2, 1, 0], [0, 2, 0], [1, 0, 0]]
+    lo, hi = marker["ci95"]["macro_f1"]
+    assert 0.0 <= lo <= hi <= 1.0
+    stage = report["stage"]
+    assert stage["per_class"]["antagonizing"]["recall"] == 0.0 and stage["per_class"]["affirming"]["f1"] == 1.0
+    assert "macro-F1 0.489" in result.output and "kappa 0.429" in result.output
+
+
+def test_unreadable_input_is_a_clear_error(tmp_path):
+    result = CliRunner().invoke(app, ["evaluate", "--gold", str(tmp_path / "missing.jsonl"), "--pred", str(tmp_path / "p.jsonl")])
+    assert result.exit_code == 2 and "cannot read" in result.output
