@@ -170,15 +170,22 @@ def evaluate(
 def train(
     output: Path = typer.Option(Path("models/rupture-minilm"), "-o", "--output", help="Folder for the trained model."),
     base: Optional[Path] = typer.Option(None, "--base", help="Local encoder folder (default: packaged all-MiniLM-L6-v2)."),
-    epochs: int = typer.Option(4, help="Training epochs."),
-    max_length: int = typer.Option(128, help="Token budget for the turn plus its context."),
+    epochs: int = typer.Option(5, help="Training epochs."),
+    max_length: int = typer.Option(96, help="Token budget for the turn plus its context."),
+    context_turns: int = typer.Option(3, help="Preceding turns given as context."),
+    learning_rate: float = typer.Option(1e-4, help="Encoder learning rate."),
     annomi: Optional[Path] = typer.Option(None, "--annomi", help="Folder with AnnoMI-simple-dev.csv (else RUPTURE_ANNOMI_DIR)."),
     seed: int = typer.Option(13, help="Random seed."),
 ) -> None:
     """Fine-tune the transformer coder on the project corpus (needs the 'train' extra of the package)."""
     from rupture_nlp.training_run import train_and_report
 
-    train_and_report(output, base, epochs, max_length, annomi, seed, log=typer.echo)
+    def log(message: str) -> None:
+        typer.echo(message)
+        sys.stdout.flush()
+
+    train_and_report(output, base, epochs, max_length, annomi, seed, log=log, context_turns=context_turns,
+                     learning_rate=learning_rate)
 
 
 @app.command()

@@ -69,12 +69,44 @@ def attach_codes(session: Session, rows: list[dict[str, str]], path: Path, key: 
         turn.coding = Coding(marker=marker, subtype=subtype, stage=stage)
 
 
+def adjudications(data_dir: Path = DATA_DIR) -> dict[tuple[str, str, int], dict[str, str | None]]:
+    """Adjudicated codes of double-coded disagreements, keyed by (source, session, turn)."""
+    path = data_dir / "labels/adjudication.tsv"
+    if not path.exists():
+        return {}
+    out = {}
+    for row in read_codes(path):
+        decision = row["decision"]
+        if row["role"] == "client":
+            marker, _, subtype = decision.partition("/")
+            code = {"marker": marker, "subtype": subtype or None, "stage": None}
+        else:
+            code = {"marker": None, "subtype": None, "stage": decision}
+        out[(row["source"], row["session"], int(row["turn"]))] = code
+    return out
+
+
+def apply_adjudication(session: Session, source: str, key: str, path: Path, data_dir: Path) -> None:
+    """Replace the primary coder's codes by the adjudicated ones (codebook §4)."""
+    decided = adjudications(data_dir)
+    for turn in session.turns:
+        code = decided.get((source, key, turn.index))
+        if code:
+            problem = check_code(turn.role, code["marker"], code["subtype"], code["stage"])
+            if problem:
+                raise TranscriptError(data_dir / "labels/adjudication.tsv", None, f"{source} {key} turn {turn.index}: {problem}")
+            turn.coding = Coding(**code)
+
+
 def authored_meta(data_dir: Path = DATA_DIR) -> dict[str, dict]:
     return {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted((data_dir / "authored/meta").glob("*.json"))}
 
 
-def load_authored(coder: str = "coder_a", data_dir: Path = DATA_DIR, only: set[str] | None = None) -> list[CodedSession]:
-    """Authored sessions with the given coder's codes (sessions that coder did not code are left out)."""
+def load_authored(coder: str = "coder_a", data_dir: Path = DATA_DIR, only: set[str] | None = None,
+                  adjudicate: bool = True) -> list[CodedSession]:
+    """Authored sessions with the given coder's codes (sessions that coder did not code are left out).
+
+    The primary coder's codes come with adjudicated disagreements applied (the training labels)."""
     out = []
     for sid, meta in authored_meta(data_dir).items():
         codes = data_dir / f"labels/authored/{coder}/{sid}.tsv"
@@ -85,13 +117,15 @@ def load_authored(coder: str = "coder_a", data_dir: Path = DATA_DIR, only: set[s
         (session,) = read_sessions(data_dir / f"authored/sessions/{sid}.txt", options=ReadOptions(speakers=set(roles)),
                                    segment=SegmentOptions(overrides=overrides))
         attach_codes(session, read_codes(codes), codes, key="speaker")
+        if coder == "coder_a" and adjudicate:
+            apply_adjudication(session, "authored", sid, codes, data_dir)
         session.metadata.update({k: meta.get(k) for k in ("modality", "channel", "setting", "dialect_group", "therapist")})
         out.append(CodedSession(session, "authored", meta))
     return out
 
 
 def load_annomi(coder: str = "coder_a", path: str | Path | None = None, data_dir: Path = DATA_DIR,
-                only: set[str] | None = None) -> list[CodedSession]:
+                only: set[str] | None = None, adjudicate: bool = True) -> list[CodedSession]:
     """AnnoMI sessions with the given coder's codes; empty when no local copy is found."""
     folder = annomi_dir(path)
     if folder is None:
@@ -102,6 +136,8 @@ def load_annomi(coder: str = "coder_a", path: str | Path | None = None, data_dir
         if not codes.exists() or (only is not None and session.session_id not in only):
             continue
         attach_codes(session, read_codes(codes), codes, key="utterance_id")
+        if coder == "coder_a" and adjudicate:
+            apply_adjudication(session, "annomi", session.session_id, codes, data_dir)
         session.session_id = f"annomi_{session.session_id}"
         meta = {"modality": "mi", "channel": "video_demo", "setting": "health",
                 "dialect_group": "annomi", "mi_quality": session.metadata.get("mi_quality")}

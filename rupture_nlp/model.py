@@ -23,7 +23,11 @@ from torch import nn
 from rupture_nlp.coder import TurnCoder
 from rupture_nlp.labels import MARKERS, STAGES, SUBTYPES
 
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "rupture-minilm"
+import os
+
+# The shipped model lives in the repository's models/ folder (an editable install finds it);
+# RUPTURE_MODEL_DIR points elsewhere, e.g. for a wheel install or a retrained model.
+DEFAULT_MODEL_DIR = Path(os.environ.get("RUPTURE_MODEL_DIR", Path(__file__).resolve().parents[1] / "models" / "rupture-minilm"))
 RUPTURE_CONFIG = "rupture_config.json"
 
 

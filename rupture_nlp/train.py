@@ -38,12 +38,12 @@ def default_base_model() -> Path:
 
 @dataclass
 class TrainingArguments:
-    epochs: int = 4
+    epochs: int = 5
     batch_size: int = 16
-    learning_rate: float = 5e-5
+    learning_rate: float = 1e-4
     head_learning_rate: float = 1e-3
-    max_length: int = 128
-    context_turns: int = 4
+    max_length: int = 96
+    context_turns: int = 3
     none_keep: dict = field(default_factory=lambda: {"annomi": 0.35})
     seed: int = 13
     warmup: float = 0.06

@@ -52,17 +52,18 @@ def test_metrics(coder, records: list[dict]) -> dict:
 
 
 def train_and_report(output: Path, base: Path | None, epochs: int, max_length: int, annomi: Path | None, seed: int,
-                     log=print) -> dict:
+                     log=print, context_turns: int = 3, learning_rate: float = 1e-4) -> dict:
     from rupture_nlp.baseline import BaselineCoder
     from rupture_nlp.model_card import render_card
     from rupture_nlp.train import TrainingArguments, train
 
-    parts = split_records(annomi)
+    parts = split_records(annomi, context_turns)
     log(f"turns: train {len(parts['train'])}, dev {len(parts['dev'])}, test {len(parts['test'])}")
     t0 = time.time()
     baseline = BaselineCoder(seed=seed).fit(parts["train"])
     log(f"baseline fitted in {time.time() - t0:.0f}s")
-    args = TrainingArguments(epochs=epochs, max_length=max_length, seed=seed)
+    args = TrainingArguments(epochs=epochs, max_length=max_length, seed=seed, context_turns=context_turns,
+                             learning_rate=learning_rate)
     coder = train(parts["train"], parts["dev"], None, base, args, log=log)
     metrics = {"transformer": test_metrics(coder, parts["test"]), "baseline": test_metrics(baseline, parts["test"]),
                "training_seconds": coder.config["training_seconds"],

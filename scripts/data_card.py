@@ -160,6 +160,17 @@ def build() -> tuple[str, list[str]]:
     parts.append("Per-class specific agreement 2·n_both/(n_a+n_b), all double-coded sessions:\n\n"
                  + table(["task", "class", "agreement"], per_class_rows))
 
+    # Adjudication
+    adjudication = DATA / "labels/adjudication.tsv"
+    if adjudication.exists():
+        decided = rows_of(adjudication)
+        who = Counter("coder_a" if r["decision"] == r["coder_a"] else "coder_b" if r["decision"] == r["coder_b"] else "other"
+                      for r in decided)
+        rules = Counter(r["rule"].split(" ")[0] for r in decided)
+        parts.append("### Adjudication of disagreements (rules in CODEBOOK.md §4)\n\n" + table(
+            ["disagreements", "kept coder_a", "kept coder_b", "other code", "rule 1", "rule 2", "rule 3", "rule 4"],
+            [[len(decided), who["coder_a"], who["coder_b"], who["other"], rules["1"], rules["2"], rules["3"], rules["4"]]]))
+
     # Sameness
     texts = {p.stem: p.read_text(encoding="utf-8") for p in sorted((DATA / "authored/sessions").glob("*.txt")) if ("authored", p.stem) in coded}
     repeated, openings = sameness(texts)

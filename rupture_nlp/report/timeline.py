@@ -17,8 +17,8 @@ def timeline_svg(rows: list[dict], episodes: list, width: int = 960) -> str:
     left, right, top = 110, 20, 10
     plot = width - left - right
     x = lambda turn: left + plot * (turn + 0.5) / n
-    lanes = {"client": 30, 1: 62, 3: 80, 4: 98, 5: 116, 6: 134, "antagonizing": 158}
-    height = 182
+    lanes = {"client": 30, 1: 58, 2: 76, 3: 94, 4: 112, 5: 130, 6: 148, "antagonizing": 172}
+    height = 196
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
              f'aria-label="Timeline of markers, stages and episodes" class="timeline">']
     for ep in episodes:
@@ -33,8 +33,8 @@ def timeline_svg(rows: list[dict], episodes: list, width: int = 960) -> str:
     for text, y in labels:
         parts.append(f'<text x="{left - 6}" y="{y + 3}" font-size="10" text-anchor="end" fill="#222">{text}</text>')
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y}" y2="{y}" stroke="#ddd"/>')
-    parts.append(f'<text x="{left - 6}" y="{lanes[4] - 27}" font-size="9" text-anchor="end" fill="#777">'
-                 f'(2 not observable)</text>')
+    parts.append(f'<text x="{left - 6}" y="{lanes[2] + 3}" font-size="9" text-anchor="end" fill="#777">'
+                 f'2 not observable</text>')
     for r in rows:
         cx = x(r["turn"])
         tip = escape(f"turn {r['turn']} {r.get('speaker', '')}: {(r.get('text') or '')[:120]}")
