@@ -12,6 +12,9 @@ Codes psychotherapy transcript turns with the rupture-nlp codebook: client turns
 `confrontation` / `withdrawal` / `none` (with the 3RS subtype as evidence), therapist turns
 with the resolution-stage behaviour of Chang, Dunn & Omidi (2021) or `antagonizing`.
 
+## Status against the project's targets
+{% for line in status %}- {{ line }}
+{% endfor %}
 ## Intended use
 A research coding aid and a supervision aid: it proposes codes that a trained human coder
 checks, and flags moments worth discussing in supervision. It is **not** a clinical
@@ -67,6 +70,26 @@ Turns: {{ sizes }}.
 """
 
 
+def target_status(metrics: dict) -> list[str]:
+    """Each target of the coder issue, met or not, from the test metrics."""
+    t, b = metrics["transformer"]["all"], metrics["baseline"]["all"]
+    f1, base = t["marker"]["macro_f1"], b["marker"]["macro_f1"]
+    per = t["marker"]["per_class"]
+    groups = {g: m["marker"]["macro_f1"] for g, m in metrics["transformer"]["by_dialect_group"].items() if m.get("marker")}
+    far = sorted(g for g, v in groups.items() if abs(v - f1) > 0.05)
+    mark = lambda ok: "met" if ok else "NOT met"
+    return [
+        f"client macro-F1 ≥ 0.70: {mark(f1 >= 0.70)} ({f1:.3f})",
+        f"client macro-F1 ≥ baseline + 0.05: {mark(f1 >= base + 0.05)} ({f1:.3f} vs baseline {base:.3f})",
+        f"confrontation and withdrawal F1 ≥ 0.6: {mark(min(per['confrontation']['f1'], per['withdrawal']['f1']) >= 0.6)} "
+        f"({per['confrontation']['f1']:.3f}, {per['withdrawal']['f1']:.3f})",
+        f"antagonizing recall ≥ 0.7: {mark(t['stage']['per_class']['antagonizing']['recall'] >= 0.7)} "
+        f"({t['stage']['per_class']['antagonizing']['recall']:.3f})",
+        f"every dialect group within 0.05 of the whole: {mark(not far)}" + (f" (outside: {', '.join(far)})" if far else ""),
+        f"training time ≤ 60 min: {mark(metrics['training_seconds'] <= 3600)} ({metrics['training_seconds'] / 60:.1f} min)",
+    ]
+
+
 def render_card(config: dict, metrics: dict, parts: dict) -> str:
     env = Environment(autoescape=False)
     env.filters["f3"] = lambda x: f"{x:.3f}"
@@ -82,10 +105,10 @@ def render_card(config: dict, metrics: dict, parts: dict) -> str:
 
     t, b = metrics["transformer"], metrics["baseline"]
     rows = [("transformer", t["all"]), ("baseline (TF-IDF + LR)", b["all"])]
-    sizes = ", ".join(f"{k} {len(v)}" for k, v in parts.items())
+    sizes = ", ".join(f"{k} {len(v) if isinstance(v, list) else v}" for k, v in parts.items())
     temps = {k: round(v, 2) for k, v in config.get("temperatures", {}).items()}
     return env.from_string(CARD).render(
         name="rupture-minilm", config=config, args=config["training_args"], seconds=metrics["training_seconds"],
         rows=rows, all=t["all"], groups=[("source", t["by_source"]), ("dialect", t["by_dialect_group"])],
-        ci=ci, pc=pc, sizes=sizes, temps=temps,
+        ci=ci, pc=pc, sizes=sizes, temps=temps, status=target_status(metrics),
     )

@@ -103,7 +103,7 @@ def fit_temperature(logits: np.ndarray, gold: np.ndarray) -> float:
         return loss
 
     opt.step(closure)
-    return float(log_t.exp().clamp(0.25, 8.0))
+    return float(log_t.detach().exp().clamp(0.25, 8.0))
 
 
 def tune_bias(probs: np.ndarray, gold: np.ndarray, grid=np.arange(-1.5, 1.51, 0.25), rounds: int = 2) -> np.ndarray:

@@ -161,6 +161,11 @@ def build() -> tuple[str, list[str]]:
                  + table(["task", "class", "agreement"], per_class_rows))
 
     # Adjudication
+    disagreements = 0
+    for k in second:
+        if k in coded:
+            for a, b in zip(coded[k], second[k]):
+                disagreements += (a["marker"], a["subtype"], a["stage"]) != (b["marker"], b["subtype"], b["stage"])
     adjudication = DATA / "labels/adjudication.tsv"
     if adjudication.exists():
         decided = rows_of(adjudication)
@@ -168,8 +173,9 @@ def build() -> tuple[str, list[str]]:
                       for r in decided)
         rules = Counter(r["rule"].split(" ")[0] for r in decided)
         parts.append("### Adjudication of disagreements (rules in CODEBOOK.md §4)\n\n" + table(
-            ["disagreements", "kept coder_a", "kept coder_b", "other code", "rule 1", "rule 2", "rule 3", "rule 4"],
-            [[len(decided), who["coder_a"], who["coder_b"], who["other"], rules["1"], rules["2"], rules["3"], rules["4"]]]))
+            ["disagreements", "adjudicated", "kept coder_a", "kept coder_b", "other code", "rule 1", "rule 2", "rule 3", "rule 4"],
+            [[disagreements, len(decided), who["coder_a"], who["coder_b"], who["other"], rules["1"], rules["2"], rules["3"],
+              rules["4"]]]))
 
     # Sameness
     texts = {p.stem: p.read_text(encoding="utf-8") for p in sorted((DATA / "authored/sessions").glob("*.txt")) if ("authored", p.stem) in coded}

@@ -110,3 +110,30 @@ def test_code_with_a_missing_model_is_a_clear_error(conversation_files, tmp_path
 
     result = CliRunner().invoke(app, ["code", str(conversation_files["txt"]), "-o", str(tmp_path / "o"), "--model", str(tmp_path)])
     assert result.exit_code == 2 and "no rupture_config.json" in result.output and "Traceback" not in result.output
+
+
+def test_session_ids_never_write_outside_the_output_folder(tmp_path):
+    from rupture_nlp.coding_io import safe_name, write_coded
+    from rupture_nlp.types import Coding, Session, Turn
+
+    for hostile in ("../../etc/passwd", "/abs/path", "..", "a/b\\c", ""):
+        session = Session(session_id=hostile, turns=[Turn(index=0, speaker="T", role="therapist", text="hi")])
+        path = write_coded(session, [Coding(stage="none")], tmp_path / "out")
+        assert path.resolve().parent == (tmp_path / "out").resolve(), hostile
+        assert "/" not in safe_name(hostile) and not safe_name(hostile).startswith(".")
+
+
+def test_coding_opens_no_network_socket(tiny_trained, conversation_files, monkeypatch):
+    import socket
+
+    from rupture_nlp.io import read_sessions
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a network socket was opened")
+
+    coder, model_dir, _ = tiny_trained
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    again = TransformerCoder.load(model_dir)
+    (session,) = read_sessions(conversation_files["txt"])
+    assert len(again.code(session)) == len(session.turns)
