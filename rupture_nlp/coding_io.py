@@ -56,8 +56,3 @@ def write_coded(session: Session, codings: list[Coding], out_dir: Path) -> Path:
     path = out_dir / f"{safe_name(session.session_id)}.jsonl"
     atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in coded_records(session, codings)))
     return path
-
-
-def read_coded_session(path: Path) -> list[dict[str, Any]]:
-    with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]

@@ -86,9 +86,8 @@ def adjudications(data_dir: Path = DATA_DIR) -> dict[tuple[str, str, int], dict[
     return out
 
 
-def apply_adjudication(session: Session, source: str, key: str, path: Path, data_dir: Path) -> None:
+def apply_adjudication(session: Session, source: str, key: str, decided: dict, data_dir: Path) -> None:
     """Replace the primary coder's codes by the adjudicated ones (codebook §4)."""
-    decided = adjudications(data_dir)
     for turn in session.turns:
         code = decided.get((source, key, turn.index))
         if code:
@@ -107,6 +106,7 @@ def load_authored(coder: str = "coder_a", data_dir: Path = DATA_DIR, only: set[s
     """Authored sessions with the given coder's codes (sessions that coder did not code are left out).
 
     The primary coder's codes come with adjudicated disagreements applied (the training labels)."""
+    decided = adjudications(data_dir) if coder == "coder_a" and adjudicate else {}
     out = []
     for sid, meta in authored_meta(data_dir).items():
         codes = data_dir / f"labels/authored/{coder}/{sid}.tsv"
@@ -118,7 +118,7 @@ def load_authored(coder: str = "coder_a", data_dir: Path = DATA_DIR, only: set[s
                                    segment=SegmentOptions(overrides=overrides))
         attach_codes(session, read_codes(codes), codes, key="speaker")
         if coder == "coder_a" and adjudicate:
-            apply_adjudication(session, "authored", sid, codes, data_dir)
+            apply_adjudication(session, "authored", sid, decided, data_dir)
         session.metadata.update({k: meta.get(k) for k in ("modality", "channel", "setting", "dialect_group", "therapist")})
         out.append(CodedSession(session, "authored", meta))
     return out
@@ -130,6 +130,7 @@ def load_annomi(coder: str = "coder_a", path: str | Path | None = None, data_dir
     folder = annomi_dir(path)
     if folder is None:
         return []
+    decided = adjudications(data_dir) if coder == "coder_a" and adjudicate else {}
     out = []
     for session in read_sessions(folder / ANNOMI_FILE):
         codes = data_dir / f"labels/annomi/{coder}/{session.session_id}.tsv"
@@ -137,7 +138,7 @@ def load_annomi(coder: str = "coder_a", path: str | Path | None = None, data_dir
             continue
         attach_codes(session, read_codes(codes), codes, key="utterance_id")
         if coder == "coder_a" and adjudicate:
-            apply_adjudication(session, "annomi", session.session_id, codes, data_dir)
+            apply_adjudication(session, "annomi", session.session_id, decided, data_dir)
         session.session_id = f"annomi_{session.session_id}"
         meta = {"modality": "mi", "channel": "video_demo", "setting": "health",
                 "dialect_group": "annomi", "mi_quality": session.metadata.get("mi_quality")}

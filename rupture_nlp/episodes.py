@@ -19,7 +19,7 @@ Stage 2 (analysing) is never observable and is reported as such, never inferred.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 from rupture_nlp.labels import RESOLUTION_STAGES, STAGE_2_TEXT, STAGE_NUMBER
 
@@ -94,7 +94,7 @@ def find_episodes(rows: list[dict], options: EpisodeOptions | None = None) -> li
 
 
 def _describe(rows, group, end, quiet, closed, number, options) -> Episode:
-    first, last_marker = group[0], group[-1]
+    first = group[0]
     markers = [{"turn": rows[i]["turn"], "marker": rows[i]["marker"], "subtype": rows[i].get("subtype"),
                 "p": _marker_p(rows[i])} for i in group]
     kinds = {m["marker"] for m in markers}

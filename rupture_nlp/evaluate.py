@@ -77,8 +77,6 @@ def read_coded(path: str | Path) -> dict[tuple[str, int], dict]:
     files = sorted(path.rglob("*.jsonl")) if path.is_dir() else [path]
     rows = {}
     for file in files:
-        if file.name == "manifest.jsonl":
-            continue
         with open(file, encoding="utf-8") as handle:
             for line in handle:
                 if line.strip():

@@ -112,7 +112,6 @@ class TransformerCoder(TurnCoder):
         outs = [np.zeros((len(records), n), dtype=np.float32) for n in (len(MARKERS), len(SUBTYPES), len(STAGES))]
         start = 0
         while start < len(order):
-            width = len(encoded[order[start]]["input_ids"])
             end = start + 1
             while end < len(order) and len(encoded[order[end]]["input_ids"]) * (end - start + 1) <= self.batch_tokens:
                 end += 1

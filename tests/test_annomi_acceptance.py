@@ -6,7 +6,6 @@ import csv
 import json
 from itertools import groupby
 
-import pytest
 
 from rupture_nlp.io import read_sessions
 

@@ -4,7 +4,6 @@ disjoint, the data card matches the data, no AnnoMI text is committed."""
 from __future__ import annotations
 
 import csv
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -80,3 +79,17 @@ def test_load_corpus_is_session_grouped(annomi_csv, monkeypatch):
 def test_data_card_matches_the_data():
     result = subprocess.run([sys.executable, str(ROOT / "scripts/data_card.py"), "--check"], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_adjudicated_decisions_replace_the_primary_codes():
+    from rupture_nlp.corpus import adjudications
+
+    decided = adjudications()
+    if not decided:
+        pytest.skip("no adjudication file yet")
+    (source, session, turn), code = next((k, v) for k, v in decided.items() if k[0] == "authored")
+    (item,) = load_authored("coder_a", only={session})
+    coding = item.session.turns[turn].coding
+    assert (coding.marker, coding.subtype, coding.stage) == (code["marker"], code["subtype"], code["stage"])
+    for row_code in decided.values():
+        assert row_code["marker"] in (None, "none", "confrontation", "withdrawal")
