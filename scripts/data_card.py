@@ -31,8 +31,8 @@ def rows_of(path: Path) -> list[dict]:
         return list(csv.DictReader(handle, delimiter="\t"))
 
 
-def coded_turns(coder: str = "coder_a") -> dict[tuple[str, str], list[dict]]:
-    """(source, session) → rows with a `role` field, for one coder."""
+def coded_turns(coder: str = "coder_a", adjudicated: bool = False) -> dict[tuple[str, str], list[dict]]:
+    """(source, session) → rows with a `role` field, for one coder (optionally with adjudicated decisions applied)."""
     meta = {p.stem: json.loads(p.read_text()) for p in (DATA / "authored/meta").glob("*.json")}
     out = {}
     for path in sorted((DATA / f"labels/authored/{coder}").glob("*.tsv")):
@@ -42,6 +42,14 @@ def coded_turns(coder: str = "coder_a") -> dict[tuple[str, str], list[dict]]:
         out[("authored", path.stem)] = [dict(r, role=speakers.get(r["speaker"], "other")) for r in rows_of(path)]
     for path in sorted((DATA / f"labels/annomi/{coder}").glob("*.tsv"), key=lambda p: int(p.stem)):
         out[("annomi", path.stem)] = rows_of(path)
+    adjudication = DATA / "labels/adjudication.tsv"
+    if adjudicated and adjudication.exists():
+        for row in rows_of(adjudication):
+            target = out[(row["source"], row["session"])][int(row["turn"])]
+            if row["role"] == "client":
+                target["marker"], _, target["subtype"] = row["decision"].partition("/")
+            else:
+                target["stage"] = row["decision"]
     return out
 
 
@@ -65,7 +73,8 @@ def sameness(texts: dict[str, str]) -> tuple[float, float]:
 
 
 def build() -> tuple[str, list[str]]:
-    coded = coded_turns()
+    coded = coded_turns(adjudicated=True)  # the training labels: counts and floors
+    primary = coded_turns()  # the primary coder as coded: reliability
     meta = {p.stem: json.loads(p.read_text()) for p in (DATA / "authored/meta").glob("*.json")}
     splits = json.loads((DATA / "splits.json").read_text()) if (DATA / "splits.json").exists() else {}
     parts, checks = [], []
@@ -82,6 +91,8 @@ def build() -> tuple[str, list[str]]:
     all_marked = [r for r in all_client if r["marker"] != "none"]
     rows.append(["all", len(coded), sum(len(v) for v in coded.values()), len(all_client), len(all_marked),
                  f"{len(all_marked) / max(len(all_client), 1):.1%}"])
+    parts.append("Counts are of the training labels (primary coding with adjudicated disagreements applied); "
+                 "reliability compares the two independent codings as coded.")
     parts.append("### Sessions, turns and markers by source\n\n" + table(
         ["source", "sessions", "turns", "client turns", "markers", "marker share"], rows))
 
@@ -134,10 +145,10 @@ def build() -> tuple[str, list[str]]:
     second = coded_turns("coder_b")
     rows, per_class_rows = [], []
     for source in ("authored", "annomi", "all"):
-        keys = [k for k in second if (source == "all" or k[0] == source) and k in coded]
+        keys = [k for k in second if (source == "all" or k[0] == source) and k in primary]
         pairs = {"marker": ([], []), "subtype": ([], []), "stage": ([], [])}
         for k in keys:
-            for a, b in zip(coded[k], second[k]):
+            for a, b in zip(primary[k], second[k]):
                 if a["role"] == "client":
                     pairs["marker"][0].append(a["marker"]); pairs["marker"][1].append(b["marker"])
                     pairs["subtype"][0].append(a["subtype"] or "none"); pairs["subtype"][1].append(b["subtype"] or "none")
@@ -163,8 +174,8 @@ def build() -> tuple[str, list[str]]:
     # Adjudication
     disagreements = 0
     for k in second:
-        if k in coded:
-            for a, b in zip(coded[k], second[k]):
+        if k in primary:
+            for a, b in zip(primary[k], second[k]):
                 disagreements += (a["marker"], a["subtype"], a["stage"]) != (b["marker"], b["subtype"], b["stage"])
     adjudication = DATA / "labels/adjudication.tsv"
     if adjudication.exists():
