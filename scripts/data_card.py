@@ -13,7 +13,7 @@ import csv
 import json
 import re
 import sys
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -129,6 +129,18 @@ def build() -> tuple[str, list[str]]:
                          ("rupture_course", "rupture course")):
         counts = Counter(m.get(field, "unknown") for m in coded_meta)
         parts.append(f"### Authored sessions by {title}\n\n" + table([field, "sessions"], sorted(counts.items())))
+    by_group: dict[str, Counter] = defaultdict(Counter)
+    for k, rows in coded.items():
+        group = meta[k[1]].get("dialect_group", "unknown") if k[0] == "authored" else "annomi"
+        for r in rows:
+            if r["role"] == "client":
+                by_group[group]["client turns"] += 1
+                by_group[group][r["marker"]] += 1
+            elif r["role"] == "therapist" and r["stage"] != "none":
+                by_group[group]["stage codes"] += 1
+    parts.append("### Markers and stages by dialect group\n\n" + table(
+        ["dialect group", "client turns", "confrontation", "withdrawal", "therapist stage codes"],
+        [[g, c["client turns"], c["confrontation"], c["withdrawal"], c["stage codes"]] for g, c in sorted(by_group.items())]))
     lengths = sorted(len(coded[k]) for k in coded if k[0] == "authored")
     if lengths:
         parts.append(f"Authored session length: {lengths[0]}–{lengths[-1]} turns (median {lengths[len(lengths) // 2]}).")
