@@ -44,7 +44,8 @@ def parse_columns(spec: str | None) -> dict[str, str]:
 class Batch:
     """Reads a batch of inputs, reporting each failing file and going on (one concern: I/O UX)."""
 
-    def __init__(self, paths, fmt, therapist, client, other, columns, silence_gap=3.0, quiet=False):
+    def __init__(self, paths: list[Path], fmt: str | None, therapist: list[str] | None, client: list[str] | None,
+                 other: list[str] | None, columns: str | None, silence_gap: float = 3.0, quiet: bool = False) -> None:
         self.paths = paths
         self.fmt = fmt
         named = set(therapist or []) | set(client or []) | set(other or [])
