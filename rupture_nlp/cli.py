@@ -219,6 +219,68 @@ def formats() -> None:
         typer.echo(f"{spec.name:8} {' '.join(spec.extensions):22} {spec.description}")
 
 
+@app.command()
+def export(
+    coded: List[Path] = typer.Argument(..., help="Coded JSONL files or folders (output of 'rupture-nlp code')."),
+    output: Path = typer.Option(..., "-o", "--output", help="File to write (csv, jsonl, parquet) or folder (eaf)."),
+    format: str = typer.Option("csv", "--format", "-f", help="csv | jsonl | parquet | eaf (ELAN, one file a session)."),
+) -> None:
+    """Export coded sessions as a table (CSV for Excel, JSONL, Parquet) or ELAN .eaf files."""
+    from rupture_nlp.exports import MissingExtra, run_export
+
+    try:
+        paths = run_export(coded, output, format)
+    except (TranscriptError, MissingExtra, ValueError) as error:
+        typer.secho(f"error: {error}", err=True, fg="red")
+        raise typer.Exit(2)
+    typer.secho(f"{len(paths)} file(s) written -> {output}", err=True)
+
+
+@app.command()
+def sample(
+    coded: List[Path] = typer.Argument(..., help="Coded JSONL files or folders (output of 'rupture-nlp code')."),
+    uncertain: int = typer.Option(..., "--uncertain", help="How many turns to put on the sheet."),
+    output: Path = typer.Option(..., "-o", "--output", help="Coding sheet to write (CSV, UTF-8 with BOM)."),
+    by: str = typer.Option("margin", "--by", help="margin (1 - gap between the top two probabilities) or entropy."),
+    per_session_max: int = typer.Option(5, "--per-session-max", help="At most this many turns from one session (0 = no cap)."),
+    context: int = typer.Option(3, "--context", help="Preceding turns shown above each turn to code."),
+    blind: bool = typer.Option(False, "--blind", help="Leave out the model's own code (avoids anchoring the coder)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Data folder whose imported codes are skipped (default: the project's data/)."),
+) -> None:
+    """Write the most uncertain coded turns, spread across sessions, as a sheet for a human coder."""
+    from rupture_nlp.active import sample_sheet
+    from rupture_nlp.corpus import DATA_DIR
+
+    try:
+        stats = sample_sheet(coded, output, uncertain, by, per_session_max or None, context, blind, data or DATA_DIR)
+    except (TranscriptError, ValueError) as error:
+        typer.secho(f"error: {error}", err=True, fg="red")
+        raise typer.Exit(2)
+    typer.secho(f"{stats['items']} turns from {stats['sessions']} sessions ({stats['turns']} coded turns, "
+                f"{stats['excluded']} already imported skipped) -> {output}", err=True)
+
+
+@app.command("import")
+def import_(
+    sheet: Path = typer.Argument(..., help="A coding sheet from 'rupture-nlp sample', filled in by a human coder."),
+    source: str = typer.Option(..., "--source", help="Name of the imported source (a folder under data/imported/)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Data folder to merge into (default: the project's data/)."),
+) -> None:
+    """Check a filled coding sheet against the codebook and add its codes to the training corpus."""
+    from rupture_nlp.corpus import DATA_DIR
+    from rupture_nlp.imported import import_sheet
+
+    try:
+        stats = import_sheet(sheet, source, data or DATA_DIR)
+    except (TranscriptError, ValueError) as error:
+        typer.secho(f"error: {error}", err=True, fg="red")
+        typer.secho("nothing was imported", err=True)
+        raise typer.Exit(2)
+    typer.secho(f"{stats['coded_rows']} coded rows from {stats['sessions']} sessions: {stats['new']} new, "
+                f"{stats['changed']} changed, {stats['unchanged']} unchanged; {stats['files_written']} files written "
+                f"under {data or DATA_DIR}", err=True)
+
+
 def main() -> None:
     app()
 
