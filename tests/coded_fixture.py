@@ -53,7 +53,7 @@ PLAIN = [
 
 TIMED = [
     _turn("timed", 0, "Dr K", "therapist", "Welcome back.", 0.90, 0.05, start=1.0, end=2.5),
-    _turn("timed", 1, "Sam", "client", "I am not doing the homework again.", 0.45, 0.44, marker="confrontation",
+    _turn("timed", 1, "Sam", "client", "I am not doing the homework again.", 0.46, 0.43, marker="confrontation",
           subtype="rejects_intervention", start=3.0, end=5.25),
     _turn("timed", 2, "Dr K", "therapist", "You are right, I pushed it on you.", 0.55, 0.40, stage="repairing",
           start=5.5, end=8.0),
@@ -66,7 +66,7 @@ COUPLE = [
 ]
 
 #: 1 − (top − second) of each turn, for checking the sampler's order.
-MARGINS = {("plain", 5): 0.99, ("plain", 1): 0.98, ("timed", 1): 0.99, ("plain", 2): 0.95, ("timed", 2): 0.85,
+MARGINS = {("plain", 5): 0.99, ("plain", 1): 0.98, ("timed", 1): 0.97, ("plain", 2): 0.95, ("timed", 2): 0.85,
            ("plain", 3): 0.70, ("plain", 4): 0.50}
 
 
