@@ -8,6 +8,10 @@ uncertainty, the codes valid for its role, and empty columns `marker, subtype, s
 notes` for the coder. Every row names its `session_id` and `turn`, so sorting or filtering
 the sheet does not break the import. Excel in some locales saves CSV with `;`: the reader
 accepts `,`, `;` and tab.
+
+A sheet named `*.xlsx` is written as an Excel workbook instead (openpyxl, extra `[export]`):
+the same columns, header frozen, and drop-down lists of the codebook's values on the
+marker, subtype and stage columns, taken from a second worksheet `codes`.
 """
 
 from __future__ import annotations
@@ -15,12 +19,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from rupture_nlp.coding_io import atomic_write_text
 from rupture_nlp.errors import TranscriptError
 from rupture_nlp.exports.coded import SessionRecords
+from rupture_nlp.exports.extras import require
 from rupture_nlp.labels import CONFRONTATION_SUBTYPES, MARKERS, STAGES, WITHDRAWAL_SUBTYPES
 from rupture_nlp.uncertainty import Candidate
 
@@ -67,6 +74,9 @@ def sheet_rows(sessions: list[SessionRecords], picked: list[Candidate], context:
 
 
 def write_sheet(rows: list[dict[str, Any]], out: Path) -> Path:
+    """Write the sheet as CSV, or as an Excel workbook when `out` ends in `.xlsx`."""
+    if out.suffix.lower() == ".xlsx":
+        return _write_xlsx(rows, out)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\r\n")
     writer.writeheader()
@@ -75,24 +85,87 @@ def write_sheet(rows: list[dict[str, Any]], out: Path) -> Path:
     return out
 
 
-def read_sheet(path: Path) -> list[tuple[int, dict[str, str]]]:
-    """(line number, row) for every non-empty row; the line is the row's first line in the file."""
+def _write_xlsx(rows: list[dict[str, Any]], out: Path) -> Path:
+    openpyxl = require("openpyxl", "XLSX")
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "coding"
+    sheet.append(list(COLUMNS))
+    for row in rows:
+        sheet.append([row.get(k) for k in COLUMNS])
+        for cell in sheet[sheet.max_row]:
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"  # a turn such as "=)" is text, not a formula
+    sheet.freeze_panes = "A2"
+    codes = book.create_sheet("codes")
+    lists = {"marker": MARKERS, "subtype": CONFRONTATION_SUBTYPES + WITHDRAWAL_SUBTYPES, "stage": STAGES}
+    for col, (name, values) in enumerate(lists.items(), start=1):
+        letter = get_column_letter(col)
+        codes.cell(1, col, name)
+        for r, value in enumerate(values, start=2):
+            codes.cell(r, col, value)
+        check = DataValidation(type="list", formula1=f"codes!${letter}$2:${letter}${len(values) + 1}", allow_blank=True,
+                               showErrorMessage=True, error=f"Not a {name} code of the codebook")
+        target = get_column_letter(COLUMNS.index(name) + 1)
+        check.add(f"{target}2:{target}{max(len(rows), 1) + 1}")
+        sheet.add_data_validation(check)
+    sheet.column_dimensions[get_column_letter(COLUMNS.index("text") + 1)].width = 80
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part")
+    os.close(fd)
+    try:
+        book.save(tmp)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return out
+
+
+def _read_xlsx(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    openpyxl = require("openpyxl", "XLSX")
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises several types for a file that is not a workbook
+        raise TranscriptError(path, None, f"not an Excel workbook ({exc})")
+    sheet = book["coding"] if "coding" in book.sheetnames else book.worksheets[0]
+    lines = sheet.iter_rows(values_only=True)
+    header = [str(c).strip() if c is not None else "" for c in next(lines, ())]
+    rows = []
+    for number, values in enumerate(lines, start=2):
+        cells = ["" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)) for v in values]
+        rows.append((number, dict(zip(header, cells))))
+    book.close()
+    return header, rows
+
+
+def _read_csv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise TranscriptError(path, None, f"not UTF-8 ({exc.reason}); in Excel use 'Save as… CSV UTF-8'")
-    except OSError as exc:
-        raise TranscriptError(path, None, f"cannot read the sheet: {exc.strerror}")
     first = text.splitlines()[0] if text else ""
     delimiter = max((",", ";", "\t"), key=first.count)
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
-    missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
+    header = list(reader.fieldnames or [])
+    rows, line = [], reader.line_num + 1
+    for row in reader:
+        rows.append((line, {k: v if isinstance(v, str) else "" for k, v in row.items() if k is not None}))
+        line = reader.line_num + 1
+    return header, rows
+
+
+def read_sheet(path: Path) -> list[tuple[int, dict[str, str]]]:
+    """(line number, row) for every non-empty row: the row's first line in a CSV, its row number in Excel."""
+    path = Path(path)
+    if not path.exists():
+        raise TranscriptError(path, None, "no such sheet")
+    header, rows = (_read_xlsx if path.suffix.lower() == ".xlsx" else _read_csv)(path)
+    missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise TranscriptError(path, 1, f"the sheet lacks the column(s) {', '.join(missing)}; is it a sheet "
                                        "written by 'rupture-nlp sample'?")
-    rows, line = [], reader.line_num + 1
-    for row in reader:
-        if any((v or "").strip() for k, v in row.items() if k is not None):
-            rows.append((line, {k: (v or "").strip() for k, v in row.items() if k is not None}))
-        line = reader.line_num + 1
-    return rows
+    return [(line, {k: v.strip() for k, v in row.items()}) for line, row in rows if any(v.strip() for v in row.values())]

@@ -233,3 +233,38 @@ def test_sample_and_import_commands(coded, data, tmp_path):
     result = runner.invoke(app, ["import", str(sheet), "--source", "round1", "--data", str(data)])
     assert result.exit_code == 0, result.output
     assert "3 coded rows" in result.output and len(load_imported("coder_a", data)) == 3
+
+
+def test_xlsx_sheet_has_code_lists_and_imports_with_excel_row_numbers(coded, data, tmp_path):
+    openpyxl = pytest.importorskip("openpyxl", reason="XLSX sheets need the [export] extra (openpyxl)")
+    sheet = tmp_path / "sheet.xlsx"
+    sample_sheet([coded], sheet, 3, context=1, data_dir=data)
+    book = openpyxl.load_workbook(sheet)
+    ws = book["coding"]
+    header = [c.value for c in ws[1]]
+    assert [c.value for c in book["codes"]["A"] if c.value][1:] == ["none", "confrontation", "withdrawal"]
+    lists = {str(v.sqref).split(":")[0][:1]: v.formula1 for v in ws.data_validations.dataValidation}
+    assert lists[openpyxl.utils.get_column_letter(header.index("stage") + 1)] == "codes!$C$2:$C$8"
+    col = {name: i + 1 for i, name in enumerate(header)}
+    targets = [r for r in range(2, ws.max_row + 1) if ws.cell(r, col["row"]).value == TARGET]
+    plain5 = next(r for r in targets if ws.cell(r, col["session_id"]).value == "plain")
+    ws.cell(plain5, col["marker"], "none")
+    book.save(sheet)
+    assert import_sheet(sheet, "clinic", data)["new"] == 1
+    ws.cell(plain5, col["marker"], "withdrawal")  # no subtype
+    book.save(sheet)
+    with pytest.raises(TranscriptError) as error:
+        import_sheet(sheet, "clinic", data)
+    assert error.value.line == plain5 and "subtype None" in error.value.message
+
+
+def test_a_sheet_that_is_not_a_sheet_is_refused(data, tmp_path):
+    other = tmp_path / "other.csv"
+    other.write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(TranscriptError, match="lacks the column"):
+        import_sheet(other, "clinic", data)
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("session_id,text\ncaf\xe9,x\n".encode("latin-1"))
+    with pytest.raises(TranscriptError, match="CSV UTF-8"):
+        import_sheet(latin, "clinic", data)
+    assert not any(data.iterdir())
