@@ -240,7 +240,7 @@ def export(
 def sample(
     coded: List[Path] = typer.Argument(..., help="Coded JSONL files or folders (output of 'rupture-nlp code')."),
     uncertain: int = typer.Option(..., "--uncertain", help="How many turns to put on the sheet."),
-    output: Path = typer.Option(..., "-o", "--output", help="Coding sheet to write (CSV, UTF-8 with BOM)."),
+    output: Path = typer.Option(..., "-o", "--output", help="Coding sheet to write: .csv (UTF-8 with BOM) or .xlsx."),
     by: str = typer.Option("margin", "--by", help="margin (1 - gap between the top two probabilities) or entropy."),
     per_session_max: int = typer.Option(5, "--per-session-max", help="At most this many turns from one session (0 = no cap)."),
     context: int = typer.Option(3, "--context", help="Preceding turns shown above each turn to code."),
@@ -250,10 +250,11 @@ def sample(
     """Write the most uncertain coded turns, spread across sessions, as a sheet for a human coder."""
     from rupture_nlp.active import sample_sheet
     from rupture_nlp.corpus import DATA_DIR
+    from rupture_nlp.exports import MissingExtra
 
     try:
         stats = sample_sheet(coded, output, uncertain, by, per_session_max or None, context, blind, data or DATA_DIR)
-    except (TranscriptError, ValueError) as error:
+    except (TranscriptError, MissingExtra, ValueError) as error:
         typer.secho(f"error: {error}", err=True, fg="red")
         raise typer.Exit(2)
     typer.secho(f"{stats['items']} turns from {stats['sessions']} sessions ({stats['turns']} coded turns, "
@@ -268,11 +269,12 @@ def import_(
 ) -> None:
     """Check a filled coding sheet against the codebook and add its codes to the training corpus."""
     from rupture_nlp.corpus import DATA_DIR
+    from rupture_nlp.exports import MissingExtra
     from rupture_nlp.imported import import_sheet
 
     try:
         stats = import_sheet(sheet, source, data or DATA_DIR)
-    except (TranscriptError, ValueError) as error:
+    except (TranscriptError, MissingExtra, ValueError) as error:
         typer.secho(f"error: {error}", err=True, fg="red")
         typer.secho("nothing was imported", err=True)
         raise typer.Exit(2)

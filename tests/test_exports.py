@@ -156,3 +156,18 @@ def test_export_command(coded, tmp_path):
     assert len((tmp_path / "p.jsonl").read_text().splitlines()) == len(PLAIN)
     result = runner.invoke(app, ["export", str(coded), "-o", str(tmp_path / "x"), "--format", "xlsx"])
     assert result.exit_code == 2 and "unknown export format" in result.output
+
+
+def test_new_commands_have_help():
+    for command in ("export", "sample", "import"):
+        result = runner.invoke(app, [command, "--help"])
+        assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_a_missing_optional_package_names_the_extra(coded, tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # import now fails as if not installed
+    result = runner.invoke(app, ["export", str(coded), "-o", str(tmp_path / "c.parquet"), "--format", "parquet"])
+    assert result.exit_code == 2 and "rupture-nlp[export]" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "c.parquet").exists()
