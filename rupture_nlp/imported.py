@@ -12,7 +12,8 @@ had; importing the same sheet twice changes nothing. A session belongs to one so
 `splits.json` places it like any session — sessions it does not list are trained on.
 
 Every row is validated against the codebook before anything is written; a bad row is a
-`TranscriptError` naming the sheet and line, and `data/` is left as it was.
+`TranscriptError` naming the sheet and line, and `data/` is left as it was. AnnoMI text is
+refused: its licence keeps it out of `data/` (AnnoMI codes live in `labels/annomi`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rupture_nlp.coding_io import atomic_write_text, safe_name
-from rupture_nlp.corpus import DATA_DIR, CodedSession
+from rupture_nlp.corpus import ANNOMI_FILE, DATA_DIR, CodedSession, annomi_dir
 from rupture_nlp.errors import TranscriptError
 from rupture_nlp.labels import ROLES, check_code
 from rupture_nlp.sheet import read_sheet
@@ -70,7 +71,10 @@ def parse_sheet(path: Path) -> dict[str, Pending]:
                 item.meta = json.loads(row["session_meta"])
             except json.JSONDecodeError:
                 raise TranscriptError(path, line, "session_meta is not valid JSON (leave that column as written)")
-        times = {k: float(row[k]) if row.get(k) else None for k in ("start", "end")}
+        try:
+            times = {k: float(row[k]) if row.get(k) else None for k in ("start", "end")}
+        except ValueError:
+            raise TranscriptError(path, line, f"start/end {row.get('start')!r}/{row.get('end')!r} are not seconds")
         turn = Turn(index=index, speaker=row["speaker"], role=role, text=row["text"], start=times["start"],
                     end=times["end"], cues=[Cue(c.strip()) for c in (row.get("cues") or "").split(";") if c.strip()])
         known = item.turns.get(index)
@@ -149,12 +153,38 @@ def labelled_keys(data_dir: Path = DATA_DIR) -> set[tuple[str, int]]:
             for t in item.session.turns if t.coding is not None}
 
 
+def _prefix(text: str) -> str:
+    return " ".join(text.split())[:60].lower()
+
+
+def refuse_annomi(pending: dict[str, Pending], sheet: Path) -> None:
+    """AnnoMI text must never be stored in `data/` (its licence is unstated): refuse sheets that carry it.
+
+    Caught by AnnoMI's session metadata (`mi_quality`) and, when a local copy is found, by
+    any turn that starts like an AnnoMI utterance of 20 characters or more."""
+    for item in pending.values():
+        if "mi_quality" in item.meta:
+            raise TranscriptError(sheet, min(item.lines.values()), f"session {item.session_id} is an AnnoMI transcript; "
+                                  "its text is never stored in data/ (code AnnoMI in data/labels/annomi)")
+    folder = annomi_dir()
+    if folder is None:
+        return
+    with open(folder / ANNOMI_FILE, encoding="utf-8", newline="") as handle:
+        known = {_prefix(r["utterance_text"]) for r in csv.DictReader(handle) if len(r.get("utterance_text") or "") >= 20}
+    for item in pending.values():
+        for index, turn in item.turns.items():
+            if len(turn.text) >= 20 and _prefix(turn.text) in known:
+                raise TranscriptError(sheet, item.lines[index], f"{item.session_id} turn {index} is AnnoMI text, which "
+                                      "is never stored in data/ (code AnnoMI in data/labels/annomi)")
+
+
 def import_sheet(sheet: str | Path, source: str, data_dir: Path = DATA_DIR) -> dict[str, int]:
     """Validate a filled sheet and merge its turns and codes into `data_dir` as source `source`."""
     sheet = Path(sheet)
     if not _SOURCE_NAME.match(source):
         raise ValueError(f"source name {source!r}: use letters, digits, '-' and '_' (it becomes a folder name)")
     pending = parse_sheet(sheet)
+    refuse_annomi(pending, sheet)
     taken = taken_session_ids(data_dir, source)
     for sid, item in pending.items():
         if sid in taken:

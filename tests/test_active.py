@@ -268,3 +268,25 @@ def test_a_sheet_that_is_not_a_sheet_is_refused(data, tmp_path):
     with pytest.raises(TranscriptError, match="CSV UTF-8"):
         import_sheet(latin, "clinic", data)
     assert not any(data.iterdir())
+
+
+def test_annomi_text_is_never_imported(coded, data, tmp_path, monkeypatch):
+    sheet = filled_sheet(coded, data, tmp_path)
+    fake = tmp_path / "annomi"  # a stand-in copy with the upstream columns and a turn of our fixture
+    fake.mkdir()
+    with open(fake / "AnnoMI-simple-dev.csv", "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["transcript_id", "mi_quality", "utterance_id", "interlocutor", "utterance_text"])
+        writer.writerow(["7", "high", "0", "client", PLAIN[3]["text"]])
+    monkeypatch.setenv("RUPTURE_ANNOMI_DIR", str(fake))
+    with pytest.raises(TranscriptError, match="AnnoMI text"):
+        import_sheet(sheet, "clinic", data)
+    monkeypatch.delenv("RUPTURE_ANNOMI_DIR")
+    rows = read_sheet_rows(sheet)
+    for row in rows:
+        if row["session_meta"]:
+            row["session_meta"] = json.dumps({"mi_quality": "low"})
+    write_sheet_rows(sheet, rows)
+    with pytest.raises(TranscriptError, match="is an AnnoMI transcript"):
+        import_sheet(sheet, "clinic", data)
+    assert not any(data.iterdir())
