@@ -230,7 +230,7 @@ def export(
 
     try:
         paths = run_export(coded, output, format)
-    except (TranscriptError, MissingExtra, ValueError) as error:
+    except (TranscriptError, MissingExtra, ValueError, OSError) as error:
         typer.secho(f"error: {error}", err=True, fg="red")
         raise typer.Exit(2)
     typer.secho(f"{len(paths)} file(s) written -> {output}", err=True)
@@ -254,7 +254,7 @@ def sample(
 
     try:
         stats = sample_sheet(coded, output, uncertain, by, per_session_max or None, context, blind, data or DATA_DIR)
-    except (TranscriptError, MissingExtra, ValueError) as error:
+    except (TranscriptError, MissingExtra, ValueError, OSError) as error:
         typer.secho(f"error: {error}", err=True, fg="red")
         raise typer.Exit(2)
     typer.secho(f"{stats['items']} turns from {stats['sessions']} sessions ({stats['turns']} coded turns, "
@@ -274,7 +274,7 @@ def import_(
 
     try:
         stats = import_sheet(sheet, source, data or DATA_DIR)
-    except (TranscriptError, MissingExtra, ValueError) as error:
+    except (TranscriptError, MissingExtra, ValueError, OSError) as error:
         typer.secho(f"error: {error}", err=True, fg="red")
         typer.secho("nothing was imported", err=True)
         raise typer.Exit(2)

@@ -60,7 +60,7 @@ def parse_sheet(path: Path) -> dict[str, Pending]:
             raise TranscriptError(path, line, "session_id is empty")
         try:
             index = int(float(row["turn"]))
-        except ValueError:
+        except (ValueError, OverflowError):
             raise TranscriptError(path, line, f"turn {row['turn']!r} is not a number")
         role = row["role"].lower()
         if role not in ROLES:
@@ -92,7 +92,7 @@ def parse_sheet(path: Path) -> dict[str, Pending]:
                  "subtype": subtype or "", "stage": stage or "", "coder": row.get("coder") or "",
                  "notes": row.get("notes") or "", "sheet": Path(path).name}
         previous = item.labels.get(index)
-        if previous and (previous["marker"], previous["subtype"], previous["stage"]) != (label["marker"], label["subtype"], label["stage"]):
+        if previous and _codes(previous) != _codes(label):
             raise TranscriptError(path, line, f"{sid} turn {index} is coded differently on line {item.lines[index]}")
         item.labels[index] = label
         item.lines[index] = line
