@@ -171,3 +171,13 @@ def test_a_missing_optional_package_names_the_extra(coded, tmp_path, monkeypatch
     result = runner.invoke(app, ["export", str(coded), "-o", str(tmp_path / "c.parquet"), "--format", "parquet"])
     assert result.exit_code == 2 and "rupture-nlp[export]" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "c.parquet").exists()
+
+
+def test_eaf_with_some_times_missing_falls_back_to_the_synthetic_timeline(tmp_path):
+    partial = [dict(r) for r in TIMED]
+    partial[2]["start"] = partial[2]["end"] = None
+    coded = write_coded(tmp_path / "coded", sessions=[partial])
+    run_export([coded], tmp_path / "elan", "eaf")
+    eaf = _eaf(tmp_path / "elan" / "timed.eaf")
+    assert dict(eaf.get_properties())["rupture_nlp:timeline"].startswith("synthetic")
+    assert sorted(eaf.get_annotation_data_for_tier("therapist"))[0][:2] == (0, MIN_MS)
