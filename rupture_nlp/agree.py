@@ -9,7 +9,9 @@ Turn level, per task (marker, subtype, stage):
   missing codes).
 Segment level, as 3RS codes: sessions cut into 5-minute segments (or N-turn windows,
 `segments`), per segment each coder's count of marker turns per type and its 1–5
-salience score (`salience`); ICC(2,1) absolute agreement across coders, ICC(3,1) beside.
+salience score (`salience`); ICC(2,1) absolute agreement across coders, ICC(3,1) beside;
+and the ICC of each session's total marker count (the level at which 3RS reliability is
+usually published).
 Every CI is a 95 % session bootstrap (`reliability.session_bootstrap`).
 """
 
@@ -174,6 +176,10 @@ def segment_agreement(coders: list[Coder], turns: Coding | None = None, minutes:
             point = icc(matrix)
             point["ci95"] = session_bootstrap(groups, lambda rows, x=matrix: icc(x[rows])["icc2_1"], n_boot, seed)
             result["icc"].setdefault(marker, {})[measure] = point
+        totals = _by_session(counts.sum(0) if marker == "any" else counts[m], groups)
+        point = icc(totals)
+        point["ci95"] = session_bootstrap(sorted(set(groups)), lambda rows, x=totals: icc(x[rows])["icc2_1"], n_boot, seed)
+        result["icc"][marker]["session_count"] = point
     for k, segment in enumerate(segments):
         row = {"session_id": segment.session_id, "segment": segment.number + 1, "span": segment.label}
         for c, coder in enumerate(coders):
@@ -210,6 +216,11 @@ def agree(paths: list[Path], tasks: list[str], minutes: float = DEFAULT_MINUTES,
     report["_coders"] = coders
     report["_turns"] = turns
     return report
+
+
+def _by_session(matrix: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Segment rows summed per session (sessions in sorted order)."""
+    return np.array([matrix[groups == g].sum(0) for g in sorted(set(groups))])
 
 
 def sheet_tables(coders: list[Coder], turns: Coding | None = None, minutes: float = DEFAULT_MINUTES,
@@ -259,10 +270,10 @@ def format_report(report: dict[str, Any]) -> str:
                 "mixed": "segments (by time where turns have times, else turn windows)"}[seg["unit"]]
         lines += ["", f"segments: {seg['segments']} {unit} in {seg['sessions']} sessions ({seg['turns']} client turns "
                       "coded by every coder)",
-                  f"  {'marker':14} {'measure':9} {'ICC(2,1)':>9} {'95% CI':>18} {'ICC(3,1)':>9}"]
+                  f"  {'marker':14} {'measure':14} {'ICC(2,1)':>9} {'95% CI':>18} {'ICC(3,1)':>9}"]
         for marker, measures in seg["icc"].items():
             for measure, v in measures.items():
-                lines.append(f"  {marker:14} {measure:9} {_num(v['icc2_1']):>9} {_ci(v['ci95']).strip():>18} "
+                lines.append(f"  {marker:14} {measure:14} {_num(v['icc2_1']):>9} {_ci(v['ci95']).strip():>18} "
                              f"{_num(v['icc3_1']):>9}")
         lines.append("  ICC(2,1): two-way random, absolute agreement, single coder; ICC(3,1): consistency.")
     return "\n".join(lines)

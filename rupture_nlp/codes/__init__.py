@@ -17,7 +17,7 @@ from pathlib import Path
 from rupture_nlp.codes.normalize import Coding, coded_only, normalize
 from rupture_nlp.errors import TranscriptError
 
-__all__ = ["Coding", "coded_only", "normalize", "read_coding", "EXTENSIONS"]
+__all__ = ["Coding", "coded_only", "from_sessions", "normalize", "read_coding", "EXTENSIONS"]
 
 EXTENSIONS = {".csv": "table", ".tsv": "table", ".jsonl": "jsonl", ".eaf": "eaf"}
 
@@ -56,4 +56,17 @@ def read_folder(folder: Path, turns: Coding | None = None) -> Coding:
             raise TranscriptError(file, part[clash]["line"], f"session {clash[0]} turn {clash[1]} is also in "
                                   f"{rows[clash]['path']}")
         rows.update(part)
+    return rows
+
+
+def from_sessions(sessions) -> Coding:
+    """The coding carried by `Session` objects (`turn.coding`), e.g. from `corpus.load_*` or a coder."""
+    rows: Coding = {}
+    for session in sessions:
+        for turn in session.turns:
+            code = turn.coding
+            rows[(session.session_id, turn.index)] = {
+                "role": turn.role, "marker": code.marker if code else None, "subtype": code.subtype if code else None,
+                "stage": code.stage if code else None, "probs": code.probs if code else None,
+                "start": turn.start, "end": turn.end, "line": turn.source_line, "path": session.source}
     return rows
