@@ -276,6 +276,9 @@ def format_report(report: dict[str, Any]) -> str:
                 lines.append(f"  {marker:14} {measure:14} {_num(v['icc2_1']):>9} {_ci(v['ci95']).strip():>18} "
                              f"{_num(v['icc3_1']):>9}")
         lines.append("  ICC(2,1): two-way random, absolute agreement, single coder; ICC(3,1): consistency.")
+        if seg["sessions"] < 10:
+            lines.append(f"  note: only {seg['sessions']} sessions: session-bootstrap CIs (and the session_count ICC) "
+                         "are unstable below about 10 sessions.")
     return "\n".join(lines)
 
 
