@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from rupture_nlp.codes import read_coding
-from rupture_nlp.codes.normalize import Coding, coded_only, resolve_roles
+from rupture_nlp.codes.normalize import CodeTable, coded_only, resolve_roles
 from rupture_nlp.labels import MARKERS, STAGES, SUBTYPES
 from rupture_nlp.reliability import alpha_nominal, icc, kappa_codes, session_bootstrap
 from rupture_nlp.salience import MARKER_TYPES, salience, segment_rows, session_rows, turn_weights
@@ -39,12 +39,12 @@ TASK_LABELS = {"marker": ("client", MARKERS), "subtype": ("client", ("none",) + 
 class Coder:
     name: str
     path: str
-    rows: Coding
+    rows: CodeTable
 
 
-def load_coders(paths: list[Path], turns_path: Path | None = None) -> tuple[list[Coder], Coding]:
+def load_coders(paths: list[Path], turns_path: Path | None = None) -> tuple[list[Coder], CodeTable]:
     """Read every coding; ELAN files are placed on the turns of `turns_path` or of the codings before them."""
-    turns: Coding = read_coding(turns_path) if turns_path else {}
+    turns: CodeTable = read_coding(turns_path) if turns_path else {}
     coders: list[Coder] = []
     for path in paths:
         reference = turns or _turn_table([c.rows for c in coders])
@@ -61,8 +61,8 @@ def _name(path: Path, taken: list[str]) -> str:
     return name
 
 
-def _turn_table(codings: list[Coding]) -> Coding:
-    table: Coding = {}
+def _turn_table(codings: list[CodeTable]) -> CodeTable:
+    table: CodeTable = {}
     for coding in codings:
         for key, row in coding.items():
             known = table.setdefault(key, {"role": None, "start": None, "end": None})
@@ -143,7 +143,7 @@ def turn_agreement(coders: list[Coder], task: str, reference: int | None = None,
     return result
 
 
-def segment_agreement(coders: list[Coder], turns: Coding | None = None, minutes: float = DEFAULT_MINUTES,
+def segment_agreement(coders: list[Coder], turns: CodeTable | None = None, minutes: float = DEFAULT_MINUTES,
                       window_turns: int | None = None, n_boot: int = 1000, seed: int = 0) -> dict[str, Any] | None:
     """Per segment each coder's marker-turn count and salience per type; ICC across coders."""
     table = _turn_table(([turns] if turns else []) + [c.rows for c in coders])
@@ -191,8 +191,9 @@ def segment_agreement(coders: list[Coder], turns: Coding | None = None, minutes:
 
 
 def agree(paths: list[Path], tasks: list[str], minutes: float = DEFAULT_MINUTES, window_turns: int | None = None,
-          reference: str | None = None, turns_path: Path | None = None, n_boot: int = 1000) -> dict[str, Any]:
-    """The whole `agree` report as a JSON-ready dict."""
+          reference: str | None = None, turns_path: Path | None = None,
+          n_boot: int = 1000) -> tuple[dict[str, Any], list[Coder], CodeTable]:
+    """The whole `agree` report as a JSON-ready dict, with the coders and turn table it was computed from."""
     coders, turns = load_coders(paths, turns_path)
     resolve_roles([c.rows for c in coders], turns)
     for coder in coders:
@@ -213,9 +214,7 @@ def agree(paths: list[Path], tasks: list[str], minutes: float = DEFAULT_MINUTES,
         if found:
             report["tasks"][task] = found
     report["segments"] = segment_agreement(coders, turns, minutes, window_turns, n_boot)
-    report["_coders"] = coders
-    report["_turns"] = turns
-    return report
+    return report, coders, turns
 
 
 def _by_session(matrix: np.ndarray, groups: np.ndarray) -> np.ndarray:
@@ -223,7 +222,7 @@ def _by_session(matrix: np.ndarray, groups: np.ndarray) -> np.ndarray:
     return np.array([matrix[groups == g].sum(0) for g in sorted(set(groups))])
 
 
-def sheet_tables(coders: list[Coder], turns: Coding | None = None, minutes: float = DEFAULT_MINUTES,
+def sheet_tables(coders: list[Coder], turns: CodeTable | None = None, minutes: float = DEFAULT_MINUTES,
                  window_turns: int | None = None) -> tuple[list[dict], list[dict]]:
     """The 3RS sheet of every coder: segment rows and session rows, each with a `coder` column."""
     table = _turn_table(([turns] if turns else []) + [c.rows for c in coders])
@@ -281,7 +280,3 @@ def format_report(report: dict[str, Any]) -> str:
                          "are unstable below about 10 sessions.")
     return "\n".join(lines)
 
-
-def public(report: dict[str, Any]) -> dict[str, Any]:
-    """The report without its in-memory parts (for --json)."""
-    return {k: v for k, v in report.items() if not k.startswith("_")}

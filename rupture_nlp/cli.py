@@ -239,7 +239,8 @@ def agree(
     """Agreement among coders: kappa and per-class agreement per pair, Krippendorff's alpha, segment ICC (3RS)."""
     import json as _json
 
-    from rupture_nlp.agree import agree as run, format_report, public, sheet_tables
+    from rupture_nlp.agree import agree as run, format_report, sheet_tables
+    from rupture_nlp.coding_io import atomic_write_text
     from rupture_nlp.salience import write_sheet
 
     tasks = ["marker", "subtype", "stage"] if task == "all" else [task]
@@ -248,7 +249,7 @@ def agree(
     if len(codings) < 2:
         raise typer.BadParameter("give at least two codings to compare", param_hint="CODINGS")
     try:
-        report = run(codings, tasks, window_minutes, window_turns, reference, turns, bootstrap)
+        report, coders, table = run(codings, tasks, window_minutes, window_turns, reference, turns, bootstrap)
     except TranscriptError as error:
         typer.secho(f"error: {error}", err=True, fg="red")
         raise typer.Exit(2)
@@ -257,10 +258,9 @@ def agree(
         raise typer.Exit(2)
     typer.echo(format_report(report))
     if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(_json.dumps(public(report), indent=2))
+        atomic_write_text(json_out, _json.dumps(report, indent=2))
     if sheet:
-        paths = write_sheet(sheet, *sheet_tables(report["_coders"], report["_turns"], window_minutes, window_turns))
+        paths = write_sheet(sheet, *sheet_tables(coders, table, window_minutes, window_turns))
         typer.secho(f"3RS sheet -> {paths[0]} (sessions: {paths[1]})", err=True)
 
 

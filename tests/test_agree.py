@@ -67,9 +67,9 @@ def test_perfect_coders_agree_perfectly_at_segment_level():
 
 
 def test_agree_on_fixture_files_of_every_format():
-    report = agree([FIXTURES / "model.jsonl", FIXTURES / "coder_h.csv", FIXTURES / "demo.eaf"],
+    report, coders, _ = agree([FIXTURES / "model.jsonl", FIXTURES / "coder_h.csv", FIXTURES / "demo.eaf"],
                    ["marker", "subtype", "stage"], turns_path=FIXTURES / "turns.jsonl", n_boot=20)
-    assert [c["name"] for c in report["coders"]] == ["model", "coder_h", "demo"]
+    assert [c["name"] for c in report["coders"]] == [c.name for c in coders] == ["model", "coder_h", "demo"]
     pairs = {(p["a"], p["b"]): p for p in report["tasks"]["marker"]["pairs"]}
     assert pairs[("coder_h", "demo")]["kappa"] == 1.0  # the ELAN and CSV codings are the same codes
     # model vs human on client turns 1,3,5,7: withdrawal/withdrawal/confrontation/none vs withdrawal/none/confrontation/none

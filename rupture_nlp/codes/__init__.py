@@ -14,15 +14,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rupture_nlp.codes.normalize import Coding, coded_only, normalize
+from rupture_nlp.codes.normalize import CodeTable, coded_only, normalize
 from rupture_nlp.errors import TranscriptError
 
-__all__ = ["Coding", "coded_only", "from_sessions", "normalize", "read_coding", "EXTENSIONS"]
+__all__ = ["CodeTable", "coded_only", "from_sessions", "normalize", "read_coding", "EXTENSIONS"]
 
 EXTENSIONS = {".csv": "table", ".tsv": "table", ".jsonl": "jsonl", ".eaf": "eaf"}
 
 
-def read_coding(path: str | Path, turns: Coding | None = None) -> Coding:
+def read_coding(path: str | Path, turns: CodeTable | None = None) -> CodeTable:
     """Read one coding (file or folder of JSONL); `turns` places ELAN annotations on turns."""
     from rupture_nlp.codes import eaf, jsonl, table
 
@@ -43,12 +43,12 @@ def read_coding(path: str | Path, turns: Coding | None = None) -> Coding:
     return table.read_table(path) if kind == "table" else jsonl.read_jsonl(path)
 
 
-def read_folder(folder: Path, turns: Coding | None = None) -> Coding:
+def read_folder(folder: Path, turns: CodeTable | None = None) -> CodeTable:
     """Every coding file under a folder (e.g. the `code` output folder, one file a session), merged."""
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in EXTENSIONS)
     if not files:
         raise TranscriptError(folder, None, f"no coding files ({', '.join(EXTENSIONS)}) in this folder")
-    rows: Coding = {}
+    rows: CodeTable = {}
     for file in files:
         part = read_coding(file, turns)
         clash = next((key for key in part if key in rows), None)
@@ -59,9 +59,9 @@ def read_folder(folder: Path, turns: Coding | None = None) -> Coding:
     return rows
 
 
-def from_sessions(sessions) -> Coding:
+def from_sessions(sessions) -> CodeTable:
     """The coding carried by `Session` objects (`turn.coding`), e.g. from `corpus.load_*` or a coder."""
-    rows: Coding = {}
+    rows: CodeTable = {}
     for session in sessions:
         for turn in session.turns:
             code = turn.coding

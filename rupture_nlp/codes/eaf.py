@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.parsers import expat
 
-from rupture_nlp.codes.normalize import Coding, normalize, split_code
+from rupture_nlp.codes.normalize import CodeTable, normalize, split_code
 from rupture_nlp.errors import TranscriptError
 
 TIERS = ("marker", "subtype", "stage", "code")
@@ -104,7 +104,7 @@ def parse_eaf(path: Path) -> tuple[list[Annotation], list[str]]:
     return annotations, tiers
 
 
-def _session(path: Path, turns: Coding) -> str:
+def _session(path: Path, turns: CodeTable) -> str:
     sessions = sorted({key[0] for key in turns})
     if path.stem in sessions:
         return path.stem
@@ -140,7 +140,7 @@ def _place_by_time(annotation: Annotation, candidates: list[tuple[int, float, fl
     return [best[2]]
 
 
-def read_eaf(path: str | Path, turns: Coding) -> Coding:
+def read_eaf(path: str | Path, turns: CodeTable) -> CodeTable:
     """Codes keyed by (session, turn) from the code tiers of an ELAN file."""
     path = Path(path)
     annotations, tier_names = parse_eaf(path)
@@ -183,7 +183,7 @@ def read_eaf(path: str | Path, turns: Coding) -> Coding:
                                       "place them by: annotate every turn, or give turns with start times")
             for turn, annotation in zip(targets, on_tier):
                 _set(fields, lines, turn, tier, annotation, path)
-    rows: Coding = {}
+    rows: CodeTable = {}
     for turn, values in fields.items():
         line = lines.get(turn)
         if "subtype" in values and "marker" not in values and values["subtype"] == "none":

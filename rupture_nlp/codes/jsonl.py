@@ -12,13 +12,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rupture_nlp.codes.normalize import Coding, normalize
+from rupture_nlp.codes.normalize import CodeTable, normalize
 from rupture_nlp.errors import TranscriptError
 
 
-def read_jsonl(path: str | Path) -> Coding:
+def read_jsonl(path: str | Path) -> CodeTable:
     path = Path(path)
-    rows: Coding = {}
+    rows: CodeTable = {}
     try:
         handle = open(path, encoding="utf-8")
     except OSError as exc:
@@ -35,7 +35,7 @@ def read_jsonl(path: str | Path) -> Coding:
     return rows
 
 
-def _add(rows: Coding, raw: str, path: Path, line: int) -> None:
+def _add(rows: CodeTable, raw: str, path: Path, line: int) -> None:
     try:
         record = json.loads(raw)
     except json.JSONDecodeError as exc:

@@ -20,7 +20,7 @@ from rupture_nlp.errors import TranscriptError
 from rupture_nlp.labels import MARKERS, ROLES, STAGES, SUBTYPE_TO_MARKER
 
 Key = tuple[str, int]
-Coding = dict[Key, dict[str, Any]]
+CodeTable = dict[Key, dict[str, Any]]
 
 SPEAKER_ROLES = {"therapist": "therapist", "client": "client", "patient": "client", "counselor": "therapist",
                   "counsellor": "therapist", "other": "other"}
@@ -109,11 +109,11 @@ def is_coded(row: dict[str, Any]) -> bool:
     return row.get("role") is None and (row.get("marker") == "none" or row.get("stage") == "none")
 
 
-def coded_only(coding: Coding) -> Coding:
+def coded_only(coding: CodeTable) -> CodeTable:
     return {key: row for key, row in coding.items() if is_coded(row)}
 
 
-def resolve_roles(codings: list[Coding], turns: Coding | None = None) -> dict[Key, str]:
+def resolve_roles(codings: list[CodeTable], turns: CodeTable | None = None) -> dict[Key, str]:
     """The role of every turn, from whichever coding (or the turn table) states it.
 
     A bare `none` gets its role here: `marker` none for a client, `stage` none for a

@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from rupture_nlp.codes.normalize import SPEAKER_ROLES, Coding, normalize
+from rupture_nlp.codes.normalize import SPEAKER_ROLES, CodeTable, normalize
 from rupture_nlp.errors import TranscriptError
 from rupture_nlp.io.base import parse_time
 
@@ -48,7 +48,7 @@ def _columns(header: list[str], path: Path) -> dict[str, str]:
     return found
 
 
-def read_table(path: str | Path) -> Coding:
+def read_table(path: str | Path) -> CodeTable:
     """Codes keyed by (session, turn) from a CSV/TSV file."""
     path = Path(path)
     try:
@@ -66,7 +66,7 @@ def read_table(path: str | Path) -> Coding:
             dialect = csv.excel
     reader = csv.DictReader(text.splitlines(), dialect=dialect)
     columns = _columns(list(reader.fieldnames or []), path)
-    rows: Coding = {}
+    rows: CodeTable = {}
     for record in reader:
         line = reader.line_num
         values = {field: (record.get(column) or "").strip() for field, column in columns.items()}
