@@ -282,6 +282,74 @@ def import_(
                 f"{stats['changed']} changed, {stats['unchanged']} unchanged; {stats['files_written']} files written "
                 f"under {data or DATA_DIR}", err=True)
 
+@app.command()
+def agree(
+    codings: List[Path] = typer.Argument(..., help="Two or more codings: coded JSONL files or folders, CSV/TSV "
+                                         "(session, turn, code or marker/subtype/stage), ELAN .eaf."),
+    task: str = typer.Option("all", "--task", help="marker, subtype, stage or all."),
+    window_minutes: float = typer.Option(5.0, "--window-minutes", help="Segment length when turns have times."),
+    window_turns: Optional[int] = typer.Option(None, "--window-turns", help="Cut into windows of N turns instead "
+                                               "(default when turns have no times: 20)."),
+    reference: Optional[str] = typer.Option(None, "--reference", help="Coder (name or position) taken as gold: "
+                                            "per-class precision/recall/F1 of the others against it."),
+    turns: Optional[Path] = typer.Option(None, "--turns", help="Turns JSONL (from 'segment' or 'code') that places "
+                                         "ELAN annotations and gives roles and times."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the full report as JSON here."),
+    sheet: Optional[Path] = typer.Option(None, "--sheet", help="Also write each coder's 3RS segment sheet (CSV) "
+                                         "here, and session ratings beside it (<name>_sessions.csv)."),
+    bootstrap: int = typer.Option(1000, help="Session bootstrap resamples for the 95% CIs (0 = none)."),
+) -> None:
+    """Agreement among coders: kappa and per-class agreement per pair, Krippendorff's alpha, segment ICC (3RS)."""
+    import json as _json
+
+    from rupture_nlp.agree import agree as run, format_report, sheet_tables
+    from rupture_nlp.coding_io import atomic_write_text
+    from rupture_nlp.salience import write_sheet
+
+    tasks = ["marker", "subtype", "stage"] if task == "all" else [task]
+    if any(t not in ("marker", "subtype", "stage") for t in tasks):
+        raise typer.BadParameter("one of marker, subtype, stage, all", param_hint="--task")
+    if len(codings) < 2:
+        raise typer.BadParameter("give at least two codings to compare", param_hint="CODINGS")
+    try:
+        report, coders, table = run(codings, tasks, window_minutes, window_turns, reference, turns, bootstrap)
+    except TranscriptError as error:
+        typer.secho(f"error: {error}", err=True, fg="red")
+        raise typer.Exit(2)
+    except ValueError as error:
+        typer.secho(f"error: {error}", err=True, fg="red")
+        raise typer.Exit(2)
+    typer.echo(format_report(report))
+    if json_out:
+        atomic_write_text(json_out, _json.dumps(report, indent=2))
+    if sheet:
+        paths = write_sheet(sheet, *sheet_tables(coders, table, window_minutes, window_turns))
+        typer.secho(f"3RS sheet -> {paths[0]} (sessions: {paths[1]})", err=True)
+
+
+@app.command("sheet")
+def sheet_command(
+    coding: Path = typer.Argument(..., help="One coding: coded JSONL file or folder, CSV/TSV, or .eaf with --turns."),
+    output: Path = typer.Option(..., "-o", "--output", help="Segment sheet CSV; session ratings go to <name>_sessions.csv."),
+    window_minutes: float = typer.Option(5.0, "--window-minutes", help="Segment length when turns have times."),
+    window_turns: Optional[int] = typer.Option(None, "--window-turns", help="Cut into windows of N turns instead."),
+    turns: Optional[Path] = typer.Option(None, "--turns", help="Turns JSONL giving roles and times (needed for .eaf)."),
+) -> None:
+    """Write the 3RS segment sheet (1-5 salience per marker and subtype) and session ratings of one coding."""
+    from rupture_nlp.agree import load_coders, sheet_tables
+    from rupture_nlp.codes.normalize import coded_only, resolve_roles
+    from rupture_nlp.salience import write_sheet
+
+    try:
+        coders, table = load_coders([coding], turns)
+        resolve_roles([c.rows for c in coders], table)
+        coders[0].rows = coded_only(coders[0].rows)
+        paths = write_sheet(output, *sheet_tables(coders, table, window_minutes, window_turns))
+    except (TranscriptError, ValueError) as error:
+        typer.secho(f"error: {error}", err=True, fg="red")
+        raise typer.Exit(2)
+    typer.secho(f"3RS sheet -> {paths[0]} (sessions: {paths[1]})", err=True)
+
 
 def main() -> None:
     app()
