@@ -240,8 +240,10 @@ def _in_pool(files: Iterable[Path], settings: JobSettings, factory: Callable[[],
              on_session: Callable[[str, int], None]) -> Iterator[FileResult]:
     """Files coded by `workers` processes, yielded in input order (a bounded window in flight).
 
-    If a worker process dies (killed, out of memory), the file at the head of the queue is
-    recorded as failed, a fresh pool takes the rest, and the batch goes on.
+    If a worker process dies (killed, out of memory), the pool breaks and every file in
+    flight is lost. The files that were in flight are then retried one at a time in a fresh
+    pool, so a file that kills a worker again, alone, is the one recorded as failed; the
+    rest of the batch goes on.
     """
     context = multiprocessing.get_context("spawn")  # no fork of a process that may hold torch threads
     events = context.Queue()
@@ -258,13 +260,18 @@ def _in_pool(files: Iterable[Path], settings: JobSettings, factory: Callable[[],
             except queue.Empty:
                 return
 
-    pool, todo, pending = new_pool(), iter(files), deque()
+    pool, todo = new_pool(), iter(files)
+    pending: deque[list] = deque()  # [path, future or None (not submitted)], in input order
+    suspects = 0  # the first `suspects` pending files were in flight when a worker died: run them alone
     try:
         while True:
-            while len(pending) < 4 * workers and (path := next(todo, None)) is not None:
-                pending.append((path, pool.submit(_work, path, settings)))
+            while not suspects and len(pending) < 4 * workers and (path := next(todo, None)) is not None:
+                pending.append([path, None])
             if not pending:
                 return
+            for item in list(pending)[: 1 if suspects else len(pending)]:
+                if item[1] is None:
+                    item[1] = pool.submit(_work, item[0], settings)
             path, future = pending[0]
             try:
                 result = future.result(timeout=0.1)
@@ -274,12 +281,16 @@ def _in_pool(files: Iterable[Path], settings: JobSettings, factory: Callable[[],
             except BrokenProcessPool:
                 pool.shutdown(wait=False, cancel_futures=True)
                 pool = new_pool()
+                for item in pending:
+                    item[1] = None
+                if not suspects:  # retry the files in flight one by one to find the one that kills
+                    suspects = len(pending)
+                    continue
                 result = FileResult(str(path), error=TranscriptError(
-                    path, None, "a worker process died while coding this file (killed or out of memory?); "
-                    "re-run the same command to retry it"))
-                rest = [p for p, _ in list(pending)[1:]]
-                pending = deque([(None, None)] + [(p, pool.submit(_work, p, settings)) for p in rest])
+                    path, None, "a worker process died while coding this file alone (out of memory? killed?); "
+                    "the rest of the batch went on"))
             pending.popleft()
+            suspects = max(0, suspects - 1)
             drain()
             yield result
     finally:

@@ -124,6 +124,8 @@ def main() -> None:
     parser.add_argument("--model", type=Path, help="model folder (default: the tiny test model)")
     parser.add_argument("--workdir", type=Path, help="where inputs and outputs go (default: a temporary folder)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--threads", type=int, help="torch threads of the coding process (OMP_NUM_THREADS); "
+                        "1 is much faster on a machine that is busy with other work")
     args = parser.parse_args()
     rng = random.Random(args.seed)
 
@@ -133,6 +135,7 @@ def main() -> None:
     model = args.model or tiny_model(work)
     command = [sys.executable, "-m", "rupture_nlp", "code", str(inputs), "-o", str(out), "--model", str(model),
                "--quiet", "--workers", str(args.workers)]
+    env = dict(os.environ, **({"OMP_NUM_THREADS": str(args.threads)} if args.threads else {}))
     print(f"{args.sessions} sessions in {inputs}; model {model}; workers {args.workers}; {args.kills} kills")
 
     # Kill after a random number of new outputs, spread over the batch.
@@ -143,7 +146,7 @@ def main() -> None:
     runs = 0
     while True:
         runs += 1
-        process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         killed = False
         if targets:
             target = targets.pop(0)
@@ -171,7 +174,7 @@ def main() -> None:
           f"(already done), {manifest['stale_temp_files_removed']} stale temporary file(s) removed")
 
     again = time.monotonic()
-    subprocess.run(command, cwd=REPO, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(command, cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     rerun = time.monotonic() - again
 
     final = snapshot(out)

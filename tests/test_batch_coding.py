@@ -291,3 +291,33 @@ def test_kill_9_mid_batch_leaves_no_partial_file_and_a_rerun_finishes_the_rest(t
     clean = tmp_path / "clean"  # and the result is what an uninterrupted run gives
     run_coding(batch(inputs), clean, model_dir)
     assert {p.name: p.read_bytes() for p in out.glob("*.jsonl")} == {p.name: p.read_bytes() for p in clean.glob("*.jsonl")}
+
+
+WORKER_DIES = """
+import multiprocessing, os, pathlib
+_read_bytes = pathlib.Path.read_bytes
+
+def read_bytes(self):
+    if "dies" in self.name and multiprocessing.parent_process() is not None:
+        os._exit(9)  # a worker process dies outright (as when the OOM killer takes it)
+    return _read_bytes(self)
+
+pathlib.Path.read_bytes = read_bytes
+"""
+
+
+@pytest.mark.slow  # starts worker processes (twice: the pool is replaced after the death)
+def test_a_worker_that_dies_fails_only_its_file(tmp_path, model_dir, monkeypatch):
+    inputs = tmp_path / "in"
+    write_sessions(inputs, 5)
+    (inputs / "s001.txt").rename(inputs / "s001_dies.txt")
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(WORKER_DIES)  # test hook, loaded by the spawned workers only
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")])))
+    b = batch(inputs)
+    manifest = run_coding(b, tmp_path / "out", model_dir, workers=2)
+    assert [Path(e["input"]).name for e in manifest["errors"]] == ["s001_dies.txt"]
+    assert "worker process died" in manifest["errors"][0]["message"]
+    assert [o["session_id"] for o in manifest["outputs"]] == ["s000", "s002", "s003", "s004"]
+    assert b.exit_code(strict=False) == 0
