@@ -147,8 +147,9 @@ def run_coding(batch, output: Path, model_dir: Path | None = None, coder=None, *
     """Code every session of `batch` (a cli.Batch) into `output`; returns the manifest.
 
     `coder` (an already loaded coder) or `coder_factory` (a picklable callable that loads
-    one, run once per worker) replace loading `model_dir`; `fingerprint` replaces the
-    model folder's hash in the provenance.
+    one, run once per worker) replace loading `model_dir`; with `coder` given, coding runs
+    in this process whatever `workers` says. `fingerprint` replaces the model folder's hash
+    in the provenance.
     """
     from rupture_nlp.model import DEFAULT_MODEL_DIR
 
