@@ -129,19 +129,33 @@ def code(
     other: Optional[List[str]] = typer.Option(None, "--other", help=OTHER_HELP),
     columns: Optional[str] = typer.Option(None, "--columns", help=COLUMNS_HELP),
     strict: bool = typer.Option(False, help="Exit non-zero when any file fails (default: only when all fail)."),
+    workers: int = typer.Option(1, "--workers", "-j", min=1, help="Worker processes, each loading the model once "
+                                "(the CPU cores are split between them)."),
+    force: bool = typer.Option(False, "--force", help="Code every session again, even those whose output is current."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no warnings (errors still shown)."),
+    progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Show the progress bar even when "
+                                            "stderr is not a terminal, or never (default: on a terminal only)."),
 ) -> None:
-    """Code every client turn (marker, subtype) and therapist turn (stage) of transcripts."""
-    from rupture_nlp.coding_run import run_coding
+    """Code every client turn (marker, subtype) and therapist turn (stage) of transcripts.
+
+    Re-running the same command resumes: sessions whose output records the same input and model are skipped.
+    """
+    from rupture_nlp.coding_io import OutputBusyError
+    from rupture_nlp.coding_run import FatalCodingError, run_coding
     from rupture_nlp.model import ModelLoadError
 
-    batch = Batch(paths, format, therapist, client, other, columns)
+    batch = Batch(paths, format, therapist, client, other, columns, quiet=quiet)
     try:
-        summary = run_coding(batch, output, model)
-    except ModelLoadError as error:
+        summary = run_coding(batch, output, model, force=force, workers=workers, progress=progress)
+    except (ModelLoadError, FatalCodingError, OutputBusyError) as error:
         typer.secho(f"error: {error}", err=True, fg="red")
         raise typer.Exit(2)
-    typer.secho(f"{summary['sessions']} sessions coded from {batch.files - len(batch.failed)} of {batch.files} files "
-                f"-> {output} (manifest: {output / 'manifest.json'})", err=True)
+    except KeyboardInterrupt:
+        typer.secho("interrupted; finished sessions are kept: run the same command again to resume", err=True)
+        raise typer.Exit(130)
+    counts = summary["counts"]
+    typer.secho(f"{counts['coded']} sessions coded, {counts['skipped']} already done (skipped), {counts['failed']} "
+                f"failed, from {batch.files} files -> {output} (manifest: {output / 'manifest.json'})", err=True)
     raise typer.Exit(batch.exit_code(strict))
 
 
