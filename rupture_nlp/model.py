@@ -100,6 +100,9 @@ class TransformerCoder(TurnCoder):
         self.marker_bias = np.array(config["marker_bias"]) if config.get("marker_bias") else None
         self.stage_bias = np.array(config["stage_bias"]) if config.get("stage_bias") else None
         self.batch_tokens = int(config.get("batch_tokens", 4096))
+        # Optional TF-IDF companion blended into the probabilities (see rupture_nlp.lexical).
+        self.lexical = None
+        self.lexical_weight = float(config.get("lexical_weight") or 0.0)
 
     def fit(self, records, labels=None, subtypes=None):
         raise NotImplementedError("train with rupture_nlp.train.train (pip install 'rupture-nlp[train]')")
@@ -125,7 +128,12 @@ class TransformerCoder(TurnCoder):
     def _heads(self, records):
         m, s, t = self.logits(records)
         temp = self.temperatures
-        return _softmax(m / temp["marker"]), _softmax(s / temp["subtype"]), _softmax(t / temp["stage"])
+        heads = _softmax(m / temp["marker"]), _softmax(s / temp["subtype"]), _softmax(t / temp["stage"])
+        if self.lexical is not None and self.lexical_weight > 0:
+            from rupture_nlp.lexical import blend
+
+            heads = blend(heads, self.lexical._heads(records), self.lexical_weight)
+        return heads
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "TransformerCoder":
@@ -155,7 +163,15 @@ class TransformerCoder(TurnCoder):
             raise ModelLoadError(f"{folder}: cannot load the model ({type(exc).__name__}: {exc}); "
                                  "the checkpoint may be corrupt: re-install or retrain it") from None
         torch.set_num_threads(max(1, torch.get_num_threads()))
-        return cls(net, tokenizer, config)
+        coder = cls(net, tokenizer, config)
+        if coder.lexical_weight > 0:
+            from rupture_nlp.lexical import LexicalLoadError, load_lexical
+
+            try:
+                coder.lexical = load_lexical(folder)
+            except LexicalLoadError as exc:
+                raise ModelLoadError(str(exc)) from None
+        return coder
 
     def save(self, path: str | Path, card: str | None = None) -> None:
         from safetensors.torch import save_file
@@ -170,6 +186,13 @@ class TransformerCoder(TurnCoder):
         config = dict(self.config, temperatures=self.temperatures,
                       marker_bias=None if self.marker_bias is None else [float(x) for x in self.marker_bias],
                       stage_bias=None if self.stage_bias is None else [float(x) for x in self.stage_bias])
+        if self.lexical is not None and self.lexical_weight > 0:
+            from rupture_nlp.lexical import save_lexical
+
+            save_lexical(self.lexical, folder)
+            config["lexical_weight"] = self.lexical_weight
+        else:
+            config["lexical_weight"] = 0.0
         (folder / RUPTURE_CONFIG).write_text(json.dumps(config, indent=2))
         if card:
             (folder / "README.md").write_text(card)
