@@ -62,7 +62,6 @@ def encoder_alone(coder):
 def train_and_report(output: Path, base: Path | None, epochs: int, max_length: int, annomi: Path | None, seed: int,
                      log=print, context_turns: int = 3, learning_rate: float = 1e-4) -> dict:
     from rupture_nlp.baseline import BaselineCoder
-    from rupture_nlp.model_card import render_card
     from rupture_nlp.train import TrainingArguments, train
 
     parts = split_records(annomi, context_turns)
@@ -73,6 +72,13 @@ def train_and_report(output: Path, base: Path | None, epochs: int, max_length: i
     args = TrainingArguments(epochs=epochs, max_length=max_length, seed=seed, context_turns=context_turns,
                              learning_rate=learning_rate)
     coder = train(parts["train"], parts["dev"], None, base, args, log=log, lexical=baseline)
+    return report_and_save(coder, baseline, parts, output, log)
+
+
+def report_and_save(coder, baseline, parts: dict[str, list[dict]], output: Path, log=print) -> dict:
+    """Test-split metrics of the shipped coder, its encoder alone and the baseline; card, weights, metrics.json."""
+    from rupture_nlp.model_card import render_card
+
     metrics = {"transformer": test_metrics(coder, parts["test"]), "baseline": test_metrics(baseline, parts["test"]),
                "encoder_only": test_metrics(encoder_alone(coder), parts["test"]),
                "training_seconds": coder.config["training_seconds"],
