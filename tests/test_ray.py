@@ -104,13 +104,20 @@ def test_a_bad_line_names_file_and_line_and_writes_nothing(local_ray, tmp_path, 
     assert not (tmp_path / "coded").exists() and not (tmp_path / "coded.part").exists()
 
 
-def test_a_session_split_over_two_inputs_is_refused(local_ray, tmp_path, sessions, tiny_model):
+def test_a_session_split_over_two_inputs_is_refused_by_the_cli(local_ray, tmp_path, sessions, tiny_model):
+    from typer.testing import CliRunner
+
+    from rupture_nlp.cli import app
+
     folder = tmp_path / "turns"
     folder.mkdir()
     write_jsonl(sessions[:1], folder / "a.jsonl")
     write_jsonl(sessions[:1], folder / "b.jsonl")
-    with pytest.raises(TranscriptError, match="numbered 0, 1, 2"):
-        code_corpus(folder, tmp_path / "coded", tiny_model, num_actors=1)
+    result = CliRunner().invoke(app, ["ray-code", str(folder), "-o", str(tmp_path / "coded"), "--model", str(tiny_model),
+                                      "--actors", "1"])
+    assert result.exit_code == 1 and "numbered 0, 1, 2" in result.output and "Traceback" not in result.output
+    assert f"error: {folder}" in result.output  # names the file
+    assert not (tmp_path / "coded").exists()
 
 
 def test_an_existing_output_folder_is_never_overwritten(tmp_path, tiny_model):

@@ -203,12 +203,14 @@ def code_dataset(ds: Dataset, model_dir: str | Path | None = None, *, concurrenc
     `concurrency` actors (a fixed number, or a (min, max) autoscaling range) each load the model
     once and run torch on `num_cpus` cores; `batch_size` turns go to an actor at a time;
     `memory` (bytes) reserves room per actor on a cluster (the shipped MiniLM needs about
-    0.5 GB); `partitions` is the number of session groups (default: 4 a actor).
+    0.5 GB); `partitions` is the number of session groups (default: 4 a actor). `model_dir`
+    goes to the actors as given: an absolute path every node sees, or a path relative to the
+    job's `runtime_env` working_dir (it is also read on the driver, for the context window).
     """
     actors = max(concurrency) if isinstance(concurrency, tuple) else concurrency
     inputs = ds.groupby("session_id", num_partitions=partitions or 4 * max(1, actors)).map_groups(
         _session_inputs, fn_kwargs={"context_turns": context_turns_of(model_dir)}, batch_format="pyarrow").materialize()
-    folder = str(Path(model_dir).resolve()) if model_dir else None
+    folder = str(model_dir) if model_dir else None
     extra = {"memory": memory} if memory else {}
     return inputs.map_batches(_CoderActor, fn_constructor_kwargs={"model_dir": folder, "threads": int(max(1, num_cpus))},
                               batch_size=batch_size, batch_format="pyarrow", concurrency=concurrency, num_cpus=num_cpus,
@@ -322,7 +324,8 @@ def code_corpus(input_path: str | Path, output_path: str | Path, model_dir: str 
     shutil.rmtree(part, ignore_errors=True)
     started = time.perf_counter()
     try:
-        coded = code_dataset(read_turns(input_path), model_dir, concurrency=num_actors, batch_size=batch_size,
+        folder = Path(model_dir).resolve() if model_dir else None
+        coded = code_dataset(read_turns(input_path), folder, concurrency=num_actors, batch_size=batch_size,
                              num_cpus=num_cpus, memory=memory)
         write_coded_dataset(coded, part, format)
     except Exception as exc:
