@@ -9,15 +9,15 @@ import pytest
 
 ray = pytest.importorskip("ray", reason="Ray Data is the optional extra [ray]: pip install 'rupture-nlp[ray]'")
 
-from rupture_nlp.coding_io import coded_records  # noqa: E402
-from rupture_nlp.errors import TranscriptError  # noqa: E402
-from rupture_nlp.integrations.ray import code_corpus, read_coded, same_package_env  # noqa: E402
-from rupture_nlp.io import read_sessions  # noqa: E402
-from rupture_nlp.model import TransformerCoder  # noqa: E402
-from rupture_nlp.train import TrainingArguments, train  # noqa: E402
-from rupture_nlp.types import write_jsonl  # noqa: E402
+from rupture_nlp.coding_io import coded_records
+from rupture_nlp.errors import TranscriptError
+from rupture_nlp.integrations.ray import code_corpus, read_coded, same_package_env
+from rupture_nlp.io import read_sessions
+from rupture_nlp.model import TransformerCoder
+from rupture_nlp.train import TrainingArguments, train
+from rupture_nlp.types import write_jsonl
 
-from tiny_model import make_tiny_base, toy_records  # noqa: E402
+from tiny_model import make_tiny_base, toy_records
 
 SESSIONS = Path(__file__).parents[1] / "data" / "authored" / "sessions"
 

@@ -24,11 +24,11 @@ import json
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pyarrow as pa
 import ray
-from ray.data import Dataset
+from ray.data import ActorPoolStrategy, Dataset
 from ray.data.block import BlockAccessor
 from ray.data.datasource import BlockBasedFileDatasink
 
@@ -212,9 +212,10 @@ def code_dataset(ds: Dataset, model_dir: str | Path | None = None, *, concurrenc
         _session_inputs, fn_kwargs={"context_turns": context_turns_of(model_dir)}, batch_format="pyarrow").materialize()
     folder = str(model_dir) if model_dir else None
     extra = {"memory": memory} if memory else {}
+    pool = (ActorPoolStrategy(min_size=concurrency[0], max_size=concurrency[1]) if isinstance(concurrency, tuple)
+            else ActorPoolStrategy(size=concurrency))
     return inputs.map_batches(_CoderActor, fn_constructor_kwargs={"model_dir": folder, "threads": int(max(1, num_cpus))},
-                              batch_size=batch_size, batch_format="pyarrow", concurrency=concurrency, num_cpus=num_cpus,
-                              **extra)
+                              batch_size=batch_size, batch_format="pyarrow", compute=pool, num_cpus=num_cpus, **extra)
 
 
 # --- writing ---------------------------------------------------------------------------
