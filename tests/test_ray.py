@@ -19,6 +19,8 @@ from rupture_nlp.types import write_jsonl
 
 from tiny_model import make_tiny_base, toy_records
 
+pytestmark = pytest.mark.slow  # starts a local Ray and actor processes: tens of seconds, not seconds
+
 SESSIONS = Path(__file__).parents[1] / "data" / "authored" / "sessions"
 
 
@@ -65,8 +67,8 @@ def assert_same_rows(got: list[dict], expected: list[dict]) -> None:
         assert (g["probs"] is None) == (e["probs"] is None)
         for head, probs in (e["probs"] or {}).items():
             assert g["probs"][head] == pytest.approx(probs, abs=2e-3)
-    coded = [e for e in expected if e["role"] == "client"]
-    assert len({e["marker"] for e in coded}) > 1, "the tiny model should not give one label to every turn"
+    client = [json.dumps(e["probs"], sort_keys=True) for e in expected if e["role"] == "client"]
+    assert len(set(client)) > 10, "the model should give the turns different probabilities, or equality proves little"
 
 
 def test_jsonl_in_jsonl_out_equals_the_in_process_coder(local_ray, tmp_path, sessions, tiny_model, expected):
