@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-ray = pytest.importorskip("ray", reason="Ray Data is the optional extra [ray]: pip install 'rupture-nlp[ray]'")
+# Not in the `test` extra (a local Ray with actors takes minutes on a 2-core CI machine): run it with
+# pip install -e '.[ray,test]' && python -m pytest -q tests/test_ray.py
+ray = pytest.importorskip("ray", reason="Ray Data is the optional extra [ray]; pip install -e '.[ray,test]' to run these tests")
 
 from rupture_nlp.coding_io import coded_records
 from rupture_nlp.errors import TranscriptError
