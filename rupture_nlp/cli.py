@@ -365,6 +365,34 @@ def sheet_command(
     typer.secho(f"3RS sheet -> {paths[0]} (sessions: {paths[1]})", err=True)
 
 
+@app.command("ray-code")
+def ray_code(
+    turns: Path = typer.Argument(..., help="Turns JSONL from 'rupture-nlp segment' (or Parquet, same columns); file or folder."),
+    output: Path = typer.Option(..., "-o", "--output", help="New folder for the coded shards and manifest.json."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Model folder (default: the model shipped in models/)."),
+    actors: int = typer.Option(2, "--actors", help="Coder actors (each loads the model once)."),
+    batch_size: int = typer.Option(64, "--batch-size", help="Turns sent to an actor at a time."),
+    cpus: float = typer.Option(1.0, "--cpus-per-actor", help="CPU cores (torch threads) per actor."),
+    out_format: str = typer.Option("jsonl", "--to", help="Output format: jsonl (as 'code' writes) or parquet."),
+    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster to join, e.g. 'auto'; default: a local Ray."),
+) -> None:
+    """Code a turns file on Ray Data (needs the ray extra): an actor pool, whole sessions kept for context."""
+    try:
+        from rupture_nlp.integrations.ray import code_corpus
+    except ImportError:
+        typer.secho("error: Ray is not installed; pip install 'rupture-nlp[ray]'", err=True, fg="red")
+        raise typer.Exit(2)
+    from rupture_nlp.model import ModelLoadError
+
+    try:
+        manifest = code_corpus(turns, output, model, actors, batch_size, out_format, cpus, address=address)
+    except (TranscriptError, ModelLoadError, FileExistsError, ValueError) as error:
+        typer.secho(f"error: {error}", err=True, fg="red")
+        raise typer.Exit(2 if isinstance(error, ModelLoadError) else 1)
+    typer.secho(f"{manifest['turns']} turns coded in {manifest['seconds']} s ({manifest['turns_per_second']} turns/s) "
+                f"-> {output} (manifest: {output / 'manifest.json'})", err=True)
+
+
 def main() -> None:
     app()
 
