@@ -129,6 +129,8 @@ def code(
     other: Optional[List[str]] = typer.Option(None, "--other", help=OTHER_HELP),
     columns: Optional[str] = typer.Option(None, "--columns", help=COLUMNS_HELP),
     strict: bool = typer.Option(False, help="Exit non-zero when any file fails (default: only when all fail)."),
+    backend: str = typer.Option("torch", "--backend", help="Inference backend: torch (fp32), int8 (torch int8), "
+                                "onnx or onnx-int8 (ONNX Runtime; pip install 'rupture-nlp[fast]')."),
 ) -> None:
     """Code every client turn (marker, subtype) and therapist turn (stage) of transcripts."""
     from rupture_nlp.coding_run import run_coding
@@ -136,7 +138,7 @@ def code(
 
     batch = Batch(paths, format, therapist, client, other, columns)
     try:
-        summary = run_coding(batch, output, model)
+        summary = run_coding(batch, output, model, backend=backend)
     except ModelLoadError as error:
         typer.secho(f"error: {error}", err=True, fg="red")
         raise typer.Exit(2)
@@ -217,6 +219,27 @@ def formats() -> None:
 
     for spec in READERS.values():
         typer.echo(f"{spec.name:8} {' '.join(spec.extensions):22} {spec.description}")
+
+
+@app.command()
+def bench(
+    turns: int = typer.Option(2000, "--turns", help="Test-split turns to code (with their context)."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Model folder (default: the model shipped in models/)."),
+    quantized: Optional[str] = typer.Option(None, "--quantized", help="Quantized backend to measure: int8 or onnx-int8 "
+                                            "(default: onnx-int8 when the fast extra is installed, else int8)."),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object (turns/s per configuration) and nothing else."),
+) -> None:
+    """Measure turns/s and peak RSS of the transformers pipeline (batch 1, 32) and the engine (fp32, quantized)."""
+    import json as _json
+
+    from rupture_nlp.bench import format_table, run_bench, summary
+
+    try:
+        result = run_bench(turns, model, quantized)
+    except (OSError, ValueError, RuntimeError) as exc:
+        typer.secho(f"error: {exc}", err=True, fg="red")
+        raise typer.Exit(2)
+    typer.echo(_json.dumps(summary(result)) if json_out else format_table(result))
 
 
 def main() -> None:

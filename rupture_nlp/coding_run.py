@@ -26,15 +26,16 @@ def model_fingerprint(folder: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def run_coding(batch, output: Path, model_dir: Path | None = None, coder=None) -> dict:
-    """Code every session of `batch` (a cli.Batch) into `output`; returns the manifest."""
+def run_coding(batch, output: Path, model_dir: Path | None = None, coder=None, backend: str = "torch") -> dict:
+    """Code every session of `batch` (a cli.Batch) into `output` with the model run on `backend`; returns the manifest."""
     from rupture_nlp.model import DEFAULT_MODEL_DIR, TransformerCoder
 
     folder = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
-    coder = coder or TransformerCoder.load(folder)
+    coder = coder or TransformerCoder.load(folder, backend=backend)
     output.mkdir(parents=True, exist_ok=True)
     manifest = {"model": {"path": str(folder), "fingerprint": model_fingerprint(folder)},
                 "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "outputs": [], "errors": []}
+    manifest["model"]["backend"] = getattr(coder, "backend", backend)
     sessions = 0
     for session in batch.sessions():
         path = write_coded(session, coder.code(session), output)
