@@ -135,6 +135,8 @@ def code(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no warnings (errors still shown)."),
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Show the progress bar even when "
                                             "stderr is not a terminal, or never (default: on a terminal only)."),
+    backend: str = typer.Option("torch", "--backend", help="Inference backend: torch (fp32), int8 (torch int8), "
+                                "onnx or onnx-int8 (ONNX Runtime; pip install 'rupture-nlp[fast]')."),
 ) -> None:
     """Code every client turn (marker, subtype) and therapist turn (stage) of transcripts.
 
@@ -146,7 +148,8 @@ def code(
 
     batch = Batch(paths, format, therapist, client, other, columns, quiet=quiet)
     try:
-        summary = run_coding(batch, output, model, force=force, workers=workers, progress=progress)
+        summary = run_coding(batch, output, model, force=force, workers=workers, progress=progress,
+                             backend=backend)
     except (ModelLoadError, FatalCodingError, OutputBusyError) as error:
         typer.secho(f"error: {error}", err=True, fg="red")
         raise typer.Exit(2)
@@ -391,6 +394,27 @@ def ray_code(
         raise typer.Exit(2 if isinstance(error, ModelLoadError) else 1)
     typer.secho(f"{manifest['turns']} turns coded in {manifest['seconds']} s ({manifest['turns_per_second']} turns/s) "
                 f"-> {output} (manifest: {output / 'manifest.json'})", err=True)
+
+
+@app.command()
+def bench(
+    turns: int = typer.Option(2000, "--turns", help="Test-split turns to code (with their context)."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Model folder (default: the model shipped in models/)."),
+    quantized: Optional[str] = typer.Option(None, "--quantized", help="Quantized backend to measure: int8 or onnx-int8 "
+                                            "(default: onnx-int8 when the fast extra is installed, else int8)."),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object (turns/s per configuration) and nothing else."),
+) -> None:
+    """Measure turns/s and peak RSS of the transformers pipeline (batch 1, 32) and the engine (fp32, quantized)."""
+    import json as _json
+
+    from rupture_nlp.bench import format_table, run_bench, summary
+
+    try:
+        result = run_bench(turns, model, quantized)
+    except (OSError, ValueError, RuntimeError) as exc:
+        typer.secho(f"error: {exc}", err=True, fg="red")
+        raise typer.Exit(2)
+    typer.echo(_json.dumps(summary(result)) if json_out else format_table(result))
 
 
 def main() -> None:
