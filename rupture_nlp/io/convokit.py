@@ -46,6 +46,8 @@ def read_jsonl(path: Path, options: ReadOptions) -> list[RawTranscript]:
             raise TranscriptError(path, number, "the line has no 'speaker'")
         raw = sessions.setdefault(sid, RawTranscript(sid, [], str(path), fmt))
         if fmt == "jsonl" and record.get("session_meta"):
+            if not isinstance(record["session_meta"], dict):
+                raise TranscriptError(path, number, "'session_meta' must be a JSON object")
             raw.metadata = record["session_meta"]
         raw.utterances.append(
             Utterance(
@@ -64,10 +66,19 @@ def read_jsonl(path: Path, options: ReadOptions) -> list[RawTranscript]:
 
 
 def _with_cues(record: dict) -> str:
-    """Put transcribed cues back in brackets so re-segmenting keeps them."""
+    """Put transcribed cues back in brackets so re-segmenting keeps them.
+
+    A cue without a usable offset (not a whole number) goes at the end, so a hand-edited
+    turn file loses no cue and breaks nothing."""
     text = record.get("text") or ""
-    cues = [c for c in record.get("cues") or [] if isinstance(c, dict) and c.get("kind", "transcribed") == "transcribed"]
-    for cue in sorted(cues, key=lambda c: c.get("offset", 0), reverse=True):
-        at = min(int(cue.get("offset", 0)), len(text))
-        text = f"{text[:at]} [{cue.get('text', '')}] {text[at:]}"
+    cues = record.get("cues") if isinstance(record.get("cues"), list) else []
+    placed = []
+    for cue in cues:
+        if not isinstance(cue, dict) or cue.get("kind", "transcribed") != "transcribed" or not cue.get("text"):
+            continue
+        offset = cue.get("offset")
+        at = offset if isinstance(offset, int) and not isinstance(offset, bool) else len(text)
+        placed.append((max(0, min(at, len(text))), str(cue["text"])))
+    for at, cue_text in sorted(placed, key=lambda c: c[0], reverse=True):
+        text = f"{text[:at]} [{cue_text}] {text[at:]}"
     return text
