@@ -140,6 +140,9 @@ def code(
     except ModelLoadError as error:
         typer.secho(f"error: {error}", err=True, fg="red")
         raise typer.Exit(2)
+    for item in summary["outputs"]:
+        if "renamed_from" in item:
+            typer.secho(f"warning: {item['input']}: {item['warnings'][-1]}", err=True, fg="yellow")
     typer.secho(f"{summary['sessions']} sessions coded from {batch.files - len(batch.failed)} of {batch.files} files "
                 f"-> {output} (manifest: {output / 'manifest.json'})", err=True)
     raise typer.Exit(batch.exit_code(strict))

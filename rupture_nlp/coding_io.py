@@ -2,11 +2,12 @@
 
 Every file is written to a temporary name and renamed into place, so an interrupted
 run never leaves a half-written session; session ids are made safe as file names so no
-id can write outside the output folder.
+id can write outside the output folder, and no two sessions of a run share a file.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -17,12 +18,43 @@ from typing import Any
 from rupture_nlp.types import Coding, Session
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+# Names Windows reserves for devices, with any extension (`CON.jsonl` opens the console).
+_RESERVED = frozenset({"con", "prn", "aux", "nul", "conin$", "conout$"}
+                      | {f"{dev}{n}" for dev in ("com", "lpt") for n in "0123456789¹²³"})
 
 
 def safe_name(session_id: str) -> str:
-    """A file name for a session id: no separators, no leading dots, never empty."""
-    name = _UNSAFE.sub("_", session_id).lstrip(".")[:120]
-    return name or "session"
+    """A file name for a session id: ASCII letters, digits, `._-` only, no leading dot,
+    no Windows device name, at most ~130 characters, never empty.
+
+    An id that is already such a name is used as it is. Any other id is sanitised and
+    gets a hash of the original, so two distinct ids (`a/b`, `a_b`, `café`, `cafè`)
+    never map to the same file.
+    """
+    name = _UNSAFE.sub("_", session_id).lstrip(".").rstrip(". ")[:120]
+    if name.split(".")[0].lower() in _RESERVED:
+        name = f"_{name}"
+    if name and name == session_id:
+        return name
+    digest = hashlib.sha256(session_id.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    return f"{name or 'session'}-{digest}"
+
+
+def unique_id(session_id: str, taken: set[str]) -> str:
+    """The session id, or `id-2`, `id-3`… when its file name is already taken in this run.
+
+    Two input files often give the same id (`a/s1.txt` and `b/s1.txt` are both `s1`); the
+    second becomes `s1-2`, in its records too, so the report and `evaluate` (which key
+    on session ids) keep the two sessions apart. File names are compared
+    case-insensitively because macOS and Windows file systems do. `taken` holds the
+    names used so far in the run and is updated.
+    """
+    candidate, n = session_id, 1
+    while safe_name(candidate).casefold() in taken:
+        n += 1
+        candidate = f"{session_id}-{n}"
+    taken.add(safe_name(candidate).casefold())
+    return candidate
 
 
 def coded_records(session: Session, codings: list[Coding]) -> list[dict[str, Any]]:
@@ -53,6 +85,7 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def write_coded(session: Session, codings: list[Coding], out_dir: Path) -> Path:
+    """Write one coded session to `out_dir/<safe_name(id)>.jsonl` (see `unique_id` for a batch)."""
     path = out_dir / f"{safe_name(session.session_id)}.jsonl"
     atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in coded_records(session, codings)))
     return path

@@ -12,7 +12,7 @@ import json
 import time
 from pathlib import Path
 
-from rupture_nlp.coding_io import atomic_write_text, write_coded
+from rupture_nlp.coding_io import atomic_write_text, unique_id, write_coded
 
 
 def model_fingerprint(folder: Path) -> str:
@@ -36,10 +36,18 @@ def run_coding(batch, output: Path, model_dir: Path | None = None, coder=None) -
     manifest = {"model": {"path": str(folder), "fingerprint": model_fingerprint(folder)},
                 "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "outputs": [], "errors": []}
     sessions = 0
+    taken: set[str] = set()
     for session in batch.sessions():
+        original = session.session_id
+        session.session_id = unique_id(original, taken)
+        if session.session_id != original:
+            session.warnings.append(f"another session of this run has the id {original!r}; "
+                                    f"coded as {session.session_id!r}")
         path = write_coded(session, coder.code(session), output)
         manifest["outputs"].append({"session_id": session.session_id, "input": session.source, "output": str(path),
                                     "turns": len(session.turns), "warnings": session.warnings})
+        if session.session_id != original:
+            manifest["outputs"][-1]["renamed_from"] = original
         sessions += 1
     manifest["errors"] = [{"input": e.path, "line": e.line, "message": e.message} for e in batch.failed]
     manifest["inputs"] = sorted({o["input"] for o in manifest["outputs"]} | {e["input"] for e in manifest["errors"]})

@@ -116,3 +116,13 @@ def test_a_nul_byte_is_reported_on_its_line(tmp_path):
     path.write_bytes(b"Therapist: Hi.\nClient: Hello.\nTherapist: a\x00b\n")
     error = _read_error(path)
     assert error.line == 3 and "NUL" in error.message
+
+
+def test_jsonl_lines_end_at_newline_only(tmp_path):
+    """`segment` writes JSON with raw non-ASCII; a U+2028 or U+0085 inside a string is not a line end."""
+    path = tmp_path / "turns.jsonl"
+    rows = [{"session_id": "s\u2028x", "speaker": "Therapist", "text": "Hi.", "session_meta": {"note": "a\x85b\x1cc"}},
+            {"session_id": "s\u2028x", "speaker": "Client", "text": "Hello."}]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\r\n" for r in rows), encoding="utf-8")
+    (session,) = check_read(path)
+    assert session.session_id == "s\u2028x" and session.metadata == {"note": "a\x85b\x1cc"} and len(session.turns) == 2

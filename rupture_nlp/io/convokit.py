@@ -19,7 +19,9 @@ from rupture_nlp.io.base import RawTranscript, ReadOptions, Utterance, read_text
 def read_jsonl(path: Path, options: ReadOptions) -> list[RawTranscript]:
     text, _ = read_text(path)
     sessions: dict[str, RawTranscript] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
+    # JSON Lines end at "\n" only: str.splitlines() would also split inside a JSON string
+    # holding a raw U+2028, U+0085 or \x1c (which `json.dumps(ensure_ascii=False)` writes).
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
