@@ -126,3 +126,14 @@ def test_jsonl_lines_end_at_newline_only(tmp_path):
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\r\n" for r in rows), encoding="utf-8")
     (session,) = check_read(path)
     assert session.session_id == "s\u2028x" and session.metadata == {"note": "a\x85b\x1cc"} and len(session.turns) == 2
+
+
+@pytest.mark.parametrize("suffix", [".srt", ".vtt", ".jsonl"])
+def test_old_mac_cr_line_ends_read_like_newlines(tmp_path, suffix):
+    from fuzz_inputs import SEEDS
+
+    path = tmp_path / f"cr{suffix}"
+    path.write_bytes(SEEDS[suffix].replace(b"\r\n", b"\n").replace(b"\n", b"\r"))
+    same = tmp_path / f"lf{suffix}"
+    same.write_bytes(SEEDS[suffix])
+    assert [t.text for t in check_read(path)[0].turns] == [t.text for t in check_read(same)[0].turns]

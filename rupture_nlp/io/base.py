@@ -101,7 +101,8 @@ ENCODINGS = ("utf-8", "utf-8-sig", "cp1252")
 
 
 def read_text(path: Path) -> tuple[str, str]:
-    """Decode a text file, trying utf-8, utf-8-sig and cp1252; return (text, encoding).
+    """Decode a text file, trying utf-8, utf-8-sig and cp1252; return (text, encoding),
+    the text with "\n" line ends.
 
     UTF-16 (with a BOM, or without one when every other byte is NUL) is decoded too.
     Raises `TranscriptError` for an empty file, a binary file (a NUL byte; the error names
@@ -118,7 +119,7 @@ def read_text(path: Path) -> tuple[str, str]:
     utf16 = _utf16_flavour(data)
     if utf16:
         try:
-            return data.decode(utf16).lstrip("\ufeff"), "utf-16"
+            return _newlines(data.decode(utf16).lstrip("\ufeff")), "utf-16"
         except UnicodeDecodeError:
             pass
     nul = data.find(b"\x00")
@@ -133,12 +134,18 @@ def read_text(path: Path) -> tuple[str, str]:
         except UnicodeDecodeError as exc:
             first_error = first_error or exc
             continue
-        return text.lstrip("\ufeff"), ("utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else encoding)
+        return _newlines(text.lstrip("\ufeff")), ("utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else encoding)
     assert first_error is not None
     line = data[: first_error.start].count(b"\n") + 1
     raise TranscriptError(
         path, line, f"undecodable bytes (tried {', '.join(ENCODINGS)}); re-save the file as UTF-8"
     )
+
+
+def _newlines(text: str) -> str:
+    """CRLF (Windows) and lone CR (classic Mac, some caption tools) line ends as "\n", so
+    every reader and library (the `srt` parser does not know a lone CR) sees lines alike."""
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
 def _utf16_flavour(data: bytes) -> str | None:
