@@ -24,7 +24,7 @@ from conftest import FIXTURES
 from rupture_nlp.cli import app
 from rupture_nlp.types import read_jsonl
 
-from tiny_model import make_tiny_base, toy_records
+from tiny_model import train_tiny
 
 runner = CliRunner()
 TXT = (FIXTURES / "conversation.txt").read_text(encoding="utf-8")
@@ -105,14 +105,7 @@ def batch(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tiny_model_dir(tmp_path_factory):
-    from rupture_nlp.train import TrainingArguments, train
-
-    base = make_tiny_base(tmp_path_factory.mktemp("base"))
-    out = tmp_path_factory.mktemp("model") / "tiny"
-    records = toy_records()
-    args = TrainingArguments(epochs=1, batch_size=8, learning_rate=5e-3, head_learning_rate=1e-2, max_length=48, threads=1)
-    train(records, records[:20], out, base, args, log=lambda *_: None)
-    return out
+    return train_tiny(tmp_path_factory.mktemp("model"))
 
 
 def error_lines(output: str) -> list[str]:
