@@ -137,3 +137,28 @@ def test_old_mac_cr_line_ends_read_like_newlines(tmp_path, suffix):
     same = tmp_path / f"lf{suffix}"
     same.write_bytes(SEEDS[suffix])
     assert [t.text for t in check_read(path)[0].turns] == [t.text for t in check_read(same)[0].turns]
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="named pipes are POSIX-only")
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_pipe_or_device_named_on_the_command_line_is_an_error_not_a_hang(tmp_path, kind):
+    import os
+    import threading
+
+    path = tmp_path / "session.txt"
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+    outcome: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            read_sessions(path)
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=read, daemon=True)
+    worker.start()
+    worker.join(timeout=10)
+    assert outcome and isinstance(outcome[0], TranscriptError) and "not a regular file" in outcome[0].message
