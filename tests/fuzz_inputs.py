@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 from hypothesis import strategies as st
@@ -107,6 +108,17 @@ def _byte_edit(draw):
     return apply
 
 
+_LABEL_AT_START = re.compile(r"(?m)^([A-Za-z][\w .]{0,30}):")
+# Changes that keep a file valid: the turns read from it must not change.
+SAME_CONTENT = ["crlf", "cr", "bom", "utf-16", "utf-16-le-no-bom", "utf-16-be-no-bom", "cp1252",
+                "zero-width-labels", "rtl-labels"]
+
+
+def same_content_edit(kind: str):
+    """A whole-file change that keeps the conversation (encoding, line ends, invisible marks)."""
+    return _text_edit(kind)
+
+
 def _text_edit(kind: str):
     def apply(data: bytes) -> bytes:
         try:
@@ -123,6 +135,8 @@ def _text_edit(kind: str):
             return text.encode("utf-16")
         if kind == "utf-16-le-no-bom":
             return text.encode("utf-16-le")
+        if kind == "utf-16-be-no-bom":
+            return text.encode("utf-16-be")
         if kind == "cp1252":
             return text.encode("cp1252", "replace")
         if kind == "latin-1":
@@ -130,20 +144,19 @@ def _text_edit(kind: str):
         if kind == "empty-speakers":
             return "\n".join(":" + line.split(":", 1)[1] if ":" in line else line
                              for line in text.split("\n")).encode("utf-8")
-        if kind == "huge-line":
-            return (text + "\nClient: " + "so " * 40_000 + "\n").encode("utf-8")
+        if kind == "huge-line":  # over spaCy's 1,000,000-character limit
+            return (text + "\nClient: " + "so " * 340_000 + "\n").encode("utf-8")
         if kind == "zero-width-labels":
-            return text.replace(":", "\u200b:").encode("utf-8")
+            return _LABEL_AT_START.sub("\u200b\\1\u200e:", text).encode("utf-8")
         if kind == "rtl-labels":
-            return "\n".join("\u202e" + line for line in text.split("\n")).encode("utf-8")
+            return _LABEL_AT_START.sub("\u202b\\1\u202c:", text).encode("utf-8")
         raise AssertionError(kind)
 
     return apply
 
 
 text_edits = st.sampled_from(
-    ["crlf", "cr", "bom", "utf-16", "utf-16-le-no-bom", "cp1252", "latin-1", "empty-speakers", "huge-line",
-     "zero-width-labels", "rtl-labels"]
+    SAME_CONTENT + ["latin-1", "empty-speakers", "huge-line"]
 ).map(_text_edit)
 
 
@@ -189,8 +202,12 @@ def wrong_json_fields(draw, seed: bytes) -> bytes:
             continue
         if target == "segment":
             seg[draw(st.sampled_from(["text", "speaker", "start", "end", "id", "words"]))] = value
-        elif isinstance(seg.get("words"), list) and seg["words"] and isinstance(seg["words"][0], dict):
-            seg["words"][0][draw(st.sampled_from(["speaker", "word", "start"]))] = value
+        else:  # WhisperX word-level output, with one field of one word broken
+            if not (isinstance(seg.get("words"), list) and seg["words"] and isinstance(seg["words"][0], dict)):
+                seg["words"] = [{"word": w, "start": 0.0, "end": 0.1, "score": 0.9} for w in str(seg.get("text")).split()]
+                seg.pop("speaker", None) if draw(st.booleans()) else None
+            if seg["words"]:
+                seg["words"][0][draw(st.sampled_from(["speaker", "word", "start"]))] = value
     return json.dumps(data, ensure_ascii=draw(st.booleans())).encode("utf-8")
 
 

@@ -10,11 +10,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import example, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
-from fuzz_inputs import (SEEDS, check_read, labelled_text, mutated, structured_docx, wrong_json_fields,
-                         wrong_jsonl_fields)
+from fuzz_inputs import (SEEDS, check_read, labelled_text, mutated, same_content_edit, structured_docx,
+                         wrong_json_fields, wrong_jsonl_fields)
 from rupture_nlp.errors import TranscriptError
 from rupture_nlp.io import READERS, expand_paths, iter_sessions
 from rupture_nlp.io.base import known_extensions
@@ -51,6 +51,32 @@ def test_arbitrary_bytes_only_raise_transcript_error(suffix, data):
 @given(data=st.data())
 def test_mutated_valid_files_only_raise_transcript_error(suffix, data):
     check_read(_write(data.draw(mutated(SEEDS[suffix])), suffix))
+
+
+def _turns(path: Path) -> list[tuple]:
+    return [(t.speaker, t.role, t.text, [c.text for c in t.cues]) for s in check_read(path) for t in s.turns]
+
+
+@pytest.mark.parametrize("suffix", [s for s in EXTENSIONS if s != ".docx"])
+@given(layout=st.lists(st.sampled_from(["crlf", "cr", "zero-width-labels", "rtl-labels"]), max_size=3),
+       encoding=st.sampled_from([None, "bom", "utf-16", "utf-16-le-no-bom", "utf-16-be-no-bom", "cp1252"]))
+@example(layout=["cr"], encoding=None)
+@example(layout=["zero-width-labels"], encoding=None)
+@example(layout=[], encoding="utf-16-le-no-bom")
+def test_encodings_line_ends_and_invisible_marks_keep_the_turns(suffix, layout, encoding):
+    """A good file re-saved with other line ends or encoding, or with invisible marks
+    around its labels, is still a good file: it reads into exactly the same turns."""
+    data = SEEDS[suffix]
+    for kind in layout:
+        data = same_content_edit(kind)(data)
+    if encoding == "cp1252":
+        try:
+            data.decode("utf-8").encode("cp1252")
+        except UnicodeEncodeError:
+            assume(False)  # zero-width and bidi marks have no cp1252 byte
+    if encoding:
+        data = same_content_edit(encoding)(data)
+    assert _turns(_write(data, suffix)) == _turns(_write(SEEDS[suffix], suffix))
 
 
 @given(data=st.data())

@@ -176,14 +176,16 @@ def test_code_codes_the_good_files_and_lists_the_bad_ones_in_the_manifest(batch,
 
 def test_the_real_command_prints_no_traceback_and_stays_small(batch, tmp_path):
     """Out of process, as a user runs it: stderr has the errors and no traceback; the 10 MB
-    line neither hangs nor takes much memory (peak RSS under 1 GB)."""
+    line neither hangs nor takes much memory (peak RSS under 1 GB, CPU under a minute)."""
     root, good, bad = batch
     code = ("import resource, runpy, sys; sys.argv = ['rupture-nlp'] + sys.argv[1:]\n"
             "try:\n    runpy.run_module('rupture_nlp', run_name='__main__')\n"
-            "finally:\n    print('peak_rss_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n")
+            "finally:\n    use = resource.getrusage(resource.RUSAGE_SELF)\n"
+            "    print('peak_rss_kb', use.ru_maxrss, 'cpu_s', use.ru_utime + use.ru_stime, file=sys.stderr)\n")
+    # CPU time, not wall time, is the hang check: a busy CI machine may run it slowly
     proc = subprocess.run([sys.executable, "-c", code, "segment", str(root), "-o", str(tmp_path / "t.jsonl")],
-                          capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[1])
+                          capture_output=True, text=True, timeout=900, cwd=Path(__file__).parents[1])
     assert proc.returncode == 0, proc.stderr
     assert_one_error_per_bad_file(proc.stderr, root, bad)
-    peak_kb = int(re.search(r"peak_rss_kb (\d+)", proc.stderr).group(1))
-    assert peak_kb < 1_000_000, peak_kb
+    peak_kb, cpu = re.search(r"peak_rss_kb (\d+) cpu_s ([\d.]+)", proc.stderr).groups()
+    assert int(peak_kb) < 1_000_000 and float(cpu) < 60, (peak_kb, cpu)

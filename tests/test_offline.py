@@ -107,7 +107,7 @@ def _swap_in_a_small_tokenizer(folder: Path) -> None:
     for path in folder.glob("tokenizer*"):
         path.unlink()
     (folder / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\na\nb\n")
-    BertTokenizerFast(vocab_file=str(folder / "vocab.txt")).save_pretrained(str(folder))
+    BertTokenizerFast(str(folder / "vocab.txt")).save_pretrained(str(folder))
 
 
 CORRUPTIONS = {

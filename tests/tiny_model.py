@@ -16,7 +16,8 @@ def make_tiny_base(folder: Path) -> Path:
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + list(string.ascii_lowercase) + list(string.punctuation) \
         + [f"##{c}" for c in string.ascii_lowercase] + WORDS
     (folder / "vocab.txt").write_text("\n".join(dict.fromkeys(vocab)) + "\n")
-    BertTokenizerFast(vocab_file=str(folder / "vocab.txt")).save_pretrained(str(folder))
+    # positional: the vocab file is `vocab_file` in transformers 4 and `vocab` in 5 (which ignores `vocab_file=`)
+    BertTokenizerFast(str(folder / "vocab.txt")).save_pretrained(str(folder))
     config = BertConfig(vocab_size=len(dict.fromkeys(vocab)), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                         intermediate_size=64, max_position_embeddings=128)
     BertModel(config).save_pretrained(str(folder))
