@@ -10,9 +10,13 @@ well-formed sessions or raises `TranscriptError` naming the file (and a line ≥
 
 from __future__ import annotations
 
+import atexit
 import io
+import itertools
 import json
 import re
+import shutil
+import tempfile
 from pathlib import Path
 
 from hypothesis import strategies as st
@@ -21,6 +25,17 @@ from rupture_nlp.errors import TranscriptError
 from rupture_nlp.io import read_sessions
 
 FIXTURES = Path(__file__).parent / "fixtures"
+_SCRATCH = Path(tempfile.mkdtemp(prefix="rupture-fuzz-"))
+atexit.register(shutil.rmtree, _SCRATCH, ignore_errors=True)
+_COUNTER = itertools.count()
+
+
+def scratch_dir(prefix: str = "case") -> Path:
+    """A fresh folder for one hypothesis example (function-scoped pytest fixtures do not
+    reset between examples); all of them are removed when the test process ends."""
+    folder = _SCRATCH / f"{prefix}-{next(_COUNTER)}"
+    folder.mkdir()
+    return folder
 ROLES = {"therapist", "client", "other"}
 
 # Characters that break naive parsers: zero-width, bidi controls, BOM, NUL, odd line ends, emoji.

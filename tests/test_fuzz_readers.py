@@ -6,14 +6,13 @@ Run with more cases locally: `python -m pytest -q tests/test_fuzz_readers.py --h
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import pytest
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
-from fuzz_inputs import (SEEDS, check_read, labelled_text, mutated, same_content_edit, structured_docx,
+from fuzz_inputs import (SEEDS, check_read, labelled_text, mutated, same_content_edit, scratch_dir, structured_docx,
                          wrong_json_fields, wrong_jsonl_fields)
 from rupture_nlp.errors import TranscriptError
 from rupture_nlp.io import READERS, expand_paths, iter_sessions
@@ -23,7 +22,7 @@ EXTENSIONS = sorted(SEEDS)
 
 
 def _write(data: bytes, suffix: str) -> Path:
-    folder = Path(tempfile.mkdtemp(prefix="fuzz-"))
+    folder = scratch_dir("fuzz")
     path = folder / f"session{suffix}"
     path.write_bytes(data)
     return path
@@ -117,7 +116,7 @@ names = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters
 def test_expand_paths_and_batch_reading_over_odd_folders(layout):
     """Folders with odd names, directories named like files and junk files: every file found
     has a known extension, is read or reported once, and nothing but `TranscriptError` escapes."""
-    root = Path(tempfile.mkdtemp(prefix="fuzz-dir-"))
+    root = scratch_dir("fuzz-dir")
     for name, suffix, as_dir, content in layout:
         target = root / f"{name}{suffix}"
         try:

@@ -8,12 +8,12 @@ non-ASCII ids must all give a plain file name directly inside the output folder.
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from fuzz_inputs import scratch_dir
 from rupture_nlp.coding_io import safe_name, unique_id, write_coded
 from rupture_nlp.types import Coding, Session, Turn
 
@@ -34,7 +34,7 @@ def _write(session_id: str, out: Path) -> Path:
 @example(session_id="../../x")
 @example(session_id="CON")
 def test_a_session_id_writes_one_plain_file_inside_the_output_folder(session_id):
-    out = Path(tempfile.mkdtemp(prefix="names-")) / "out"
+    out = scratch_dir("names") / "out"
     path = _write(session_id, out)
     name = safe_name(session_id)
     assert path.parent == out and path.resolve().parent == out.resolve()
@@ -62,7 +62,7 @@ def test_distinct_ids_get_distinct_file_names(first, second):
 @example(batch=["A", "a"])
 def test_a_batch_never_overwrites_a_session_silently(batch):
     """Repeated or case-colliding ids in one run get their own files and distinct ids."""
-    out = Path(tempfile.mkdtemp(prefix="batch-")) / "out"
+    out = scratch_dir("batch") / "out"
     taken: set[str] = set()
     written = []
     for session_id in batch:
