@@ -4,11 +4,12 @@ Every file is written to a hidden temporary name (`.NAME.XXXX.part`) and renamed
 place, so an interrupted run, even a `kill -9`, never leaves a half-written session under
 an output name; the temporary names neither end in `.jsonl` (so `report` and `evaluate`
 never read them) nor survive the next run (`clean_stale_temps`). Session ids are made safe
-as file names so no id can write outside the output folder.
+as file names so no id can write outside the output folder, and distinct ids never share a file.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -21,6 +22,9 @@ from typing import Any, Iterator
 from rupture_nlp.types import Coding, Session
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+# Names Windows reserves for devices, with any extension (`CON.jsonl` opens the console).
+_RESERVED = frozenset({"con", "prn", "aux", "nul", "conin$", "conout$"}
+                      | {f"{dev}{n}" for dev in ("com", "lpt") for n in "0123456789¹²³"})
 TEMP_SUFFIX = ".part"
 LOCK_NAME = ".rupture-code.lock"
 _UMASK = os.umask(0o022)
@@ -32,9 +36,37 @@ class OutputBusyError(Exception):
 
 
 def safe_name(session_id: str) -> str:
-    """A file name for a session id: no separators, no leading dots, never empty."""
-    name = _UNSAFE.sub("_", session_id).lstrip(".")[:120]
-    return name or "session"
+    """A file name for a session id: ASCII letters, digits, `._-` only, no leading dot,
+    no Windows device name, at most ~130 characters, never empty.
+
+    An id that is already such a name is used as it is. Any other id is sanitised and
+    gets a hash of the original, so two distinct ids (`a/b`, `a_b`, `café`, `cafè`)
+    never map to the same file.
+    """
+    name = _UNSAFE.sub("_", session_id).lstrip(".").rstrip(". ")[:120]
+    if name.split(".")[0].lower() in _RESERVED:
+        name = f"_{name}"
+    if name and name == session_id:
+        return name
+    digest = hashlib.sha256(session_id.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    return f"{name or 'session'}-{digest}"
+
+
+def unique_id(session_id: str, taken: set[str]) -> str:
+    """The session id, or `id-2`, `id-3`… when its file name is already taken in this run.
+
+    Two input files often give the same id (`a/s1.txt` and `b/s1.txt` are both `s1`); the
+    second becomes `s1-2`, in its records too, so the report and `evaluate` (which key
+    on session ids) keep the two sessions apart. File names are compared
+    case-insensitively because macOS and Windows file systems do. `taken` holds the
+    names used so far in the run and is updated.
+    """
+    candidate, n = session_id, 1
+    while safe_name(candidate).casefold() in taken:
+        n += 1
+        candidate = f"{session_id}-{n}"
+    taken.add(safe_name(candidate).casefold())
+    return candidate
 
 
 def coded_records(session: Session, codings: list[Coding], provenance: dict[str, str] | None = None) -> list[dict[str, Any]]:

@@ -31,6 +31,7 @@ import os
 # RUPTURE_MODEL_DIR points elsewhere, e.g. for a wheel install or a retrained model.
 DEFAULT_MODEL_DIR = Path(os.environ.get("RUPTURE_MODEL_DIR", Path(__file__).resolve().parents[1] / "models" / "rupture-minilm"))
 RUPTURE_CONFIG = "rupture_config.json"
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "tokenizer.model", "spiece.model")
 
 
 class ModelLoadError(Exception):
@@ -173,8 +174,16 @@ class TransformerCoder(TurnCoder):
             if not (folder / name).is_file():
                 raise ModelLoadError(f"{folder}: no {name}; is this a rupture-nlp model folder? "
                                      f"(train one with 'rupture-nlp train' or pass --model DIR)")
+        # Without its files transformers quietly builds an empty tokenizer (every word [UNK])
+        # and the model codes nonsense, so a missing tokenizer is an error here.
+        if not any((folder / name).is_file() for name in TOKENIZER_FILES):
+            raise ModelLoadError(f"{folder}: no tokenizer (none of {', '.join(TOKENIZER_FILES)}); "
+                                 "the checkpoint is incomplete: re-install or retrain it")
         try:
             config = json.loads((folder / RUPTURE_CONFIG).read_text())
+            if not isinstance(config, dict):
+                raise ModelLoadError(f"{folder}/{RUPTURE_CONFIG} is not a JSON object; the checkpoint may be corrupt: "
+                                     "re-install or retrain it")
             encoder = AutoModel.from_config(AutoConfig.from_pretrained(str(folder), local_files_only=True))
             net = RuptureNet(encoder)
             state = {k: v.float() for k, v in load_file(str(folder / "model.safetensors")).items()}
@@ -184,6 +193,10 @@ class TransformerCoder(TurnCoder):
                 raise ModelLoadError(f"{folder}/model.safetensors does not match its config "
                                      f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
             tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+            if len(tokenizer) < 0.9 * encoder.config.vocab_size:
+                raise ModelLoadError(f"{folder}: the tokenizer has {len(tokenizer)} tokens but the model "
+                                     f"{encoder.config.vocab_size}; the tokenizer files do not belong to this model")
+            coder = cls(net, tokenizer, config)  # inside the try: it reads numbers from the config
         except ModelLoadError:
             raise
         except Exception as exc:
@@ -194,7 +207,7 @@ class TransformerCoder(TurnCoder):
             runner = make_runner(backend, net, folder)
         except BackendError as exc:
             raise ModelLoadError(str(exc)) from None
-        coder = cls(net, tokenizer, config, runner, backend)
+        coder.runner, coder.backend = runner, backend
         if coder.lexical_weight > 0:
             from rupture_nlp.lexical import LexicalLoadError, load_lexical
 

@@ -31,6 +31,12 @@ BACKCHANNEL_WORDS = frozenset(
 )
 _WORDS = re.compile(r"[a-z]+(?:-[a-z]+)*")
 
+# A speaker turn longer than this is not a turn: 100,000 characters is ~17,000 words, two
+# hours of one person talking without a break, more than a whole session's transcript.
+# Such a "turn" is a file whose line breaks were lost (or not a transcript); reading it
+# would hand the model one meaningless turn, so it is an error naming the line instead.
+MAX_TURN_CHARS = 100_000
+
 
 @dataclass
 class SegmentOptions:
@@ -69,6 +75,12 @@ def build_session(raw: RawTranscript, options: SegmentOptions | None = None) -> 
         speaker = (utt.speaker or "").strip()
         if not speaker:
             raise TranscriptError(raw.source, utt.line, "an utterance has no speaker label; label every turn")
+        if len(utt.text or "") > MAX_TURN_CHARS:
+            raise TranscriptError(
+                raw.source, utt.line,
+                f"a turn of {len(utt.text):,} characters (the limit is {MAX_TURN_CHARS:,}, about two hours of "
+                "speech): the line breaks between turns were probably lost; re-export the transcript",
+            )
         clean, cues = extract_cues(utt.text or "")
         if not clean and not cues:
             continue
@@ -100,6 +112,12 @@ def build_session(raw: RawTranscript, options: SegmentOptions | None = None) -> 
                 turn.cues.append(Cue(text=f"silence {gap:.1f}s", offset=len(turn.text), kind="gap", seconds=round(gap, 2)))
             turn.cues.extend(Cue(c.text, c.offset + base, c.kind, c.seconds) for c in cues)
             turn.text = turn.text + joiner + clean
+            if len(turn.text) > MAX_TURN_CHARS:
+                raise TranscriptError(
+                    raw.source, turn.source_line,
+                    f"one speaker talks for over {MAX_TURN_CHARS:,} characters without a turn by anyone else; "
+                    "check the speaker labels",
+                )
             turn.spans.append(span)
             turn.end = utt.end if utt.end is not None else turn.end
             continue

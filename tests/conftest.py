@@ -68,3 +68,13 @@ def annomi_csv() -> Path:
     if not path.exists():
         pytest.skip(f"AnnoMI dev corpus not found at {path} (set RUPTURE_ANNOMI_DIR)")
     return path
+
+
+# Hypothesis: few cases in CI (fast), many with `--hypothesis-profile=thorough` locally.
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile("ci", max_examples=100, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile("thorough", max_examples=3000, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.load_profile("ci")

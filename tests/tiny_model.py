@@ -16,7 +16,8 @@ def make_tiny_base(folder: Path) -> Path:
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + list(string.ascii_lowercase) + list(string.punctuation) \
         + [f"##{c}" for c in string.ascii_lowercase] + WORDS
     (folder / "vocab.txt").write_text("\n".join(dict.fromkeys(vocab)) + "\n")
-    BertTokenizerFast(vocab_file=str(folder / "vocab.txt")).save_pretrained(str(folder))
+    # positional: the vocab file is `vocab_file` in transformers 4 and `vocab` in 5 (which ignores `vocab_file=`)
+    BertTokenizerFast(str(folder / "vocab.txt")).save_pretrained(str(folder))
     config = BertConfig(vocab_size=len(dict.fromkeys(vocab)), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                         intermediate_size=64, max_position_embeddings=128)
     BertModel(config).save_pretrained(str(folder))
@@ -42,3 +43,16 @@ def toy_records(n_sessions: int = 6) -> list[dict]:
                          "backchannel": False, "marker": m, "subtype": sub, "stage": ""})
             turn += 2
     return rows
+
+
+def train_tiny(root: Path) -> Path:
+    """A tiny trained checkpoint under `root` (one epoch on `toy_records`): for tests that
+    need a model folder to code with, not a good model."""
+    from rupture_nlp.train import TrainingArguments, train
+
+    base = make_tiny_base(root / "base")
+    out = root / "tiny"
+    records = toy_records()
+    args = TrainingArguments(epochs=1, batch_size=8, learning_rate=5e-3, head_learning_rate=1e-2, max_length=48, threads=1)
+    train(records, records[:20], out, base, args, log=lambda *_: None)
+    return out

@@ -42,6 +42,8 @@ def read_raw(path: str | Path, format: str | None = None, options: ReadOptions |
         raise TranscriptError(path, None, "no such file")
     if path.is_dir():
         raise TranscriptError(path, None, "this is a directory, not a transcript file")
+    if not path.is_file():  # reading a FIFO would hang, /dev/zero would fill the memory
+        raise TranscriptError(path, None, "not a regular file (a device, pipe or socket); save the transcript to a file")
     spec = reader_for(path, format)
     try:
         return spec.read(path, options or ReadOptions())

@@ -101,10 +101,12 @@ ENCODINGS = ("utf-8", "utf-8-sig", "cp1252")
 
 
 def read_text(path: Path) -> tuple[str, str]:
-    """Decode a text file, trying utf-8, utf-8-sig and cp1252; return (text, encoding).
+    """Decode a text file, trying utf-8, utf-8-sig and cp1252; return (text, encoding),
+    the text with "\n" line ends.
 
-    Raises `TranscriptError` for an empty file, a binary file, or bytes no encoding fits,
-    naming the line of the first undecodable byte.
+    UTF-16 (with a BOM, or without one when every other byte is NUL) is decoded too.
+    Raises `TranscriptError` for an empty file, a binary file (a NUL byte; the error names
+    its line), or bytes no encoding fits, naming the line of the first undecodable byte.
     """
     try:
         data = path.read_bytes()
@@ -114,13 +116,16 @@ def read_text(path: Path) -> tuple[str, str]:
         raise TranscriptError(path, None, f"cannot open the file ({exc.strerror or exc})") from None
     if not data.strip():
         raise TranscriptError(path, None, "the file is empty; export the transcript again")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    utf16 = _utf16_flavour(data)
+    if utf16:
         try:
-            return data.decode("utf-16").lstrip("\ufeff"), "utf-16"
+            return _newlines(data.decode(utf16).lstrip("\ufeff")), "utf-16"
         except UnicodeDecodeError:
             pass
-    if b"\x00" in data[:8192]:
-        raise TranscriptError(path, None, "this looks like a binary file, not a text transcript; "
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise TranscriptError(path, data[:nul].count(b"\n") + 1,
+                              "NUL byte: this looks like a binary file, not a text transcript; "
                               "export it as text (.txt, .csv, .vtt, .srt, .json) or .docx")
     first_error: UnicodeDecodeError | None = None
     for encoding in ENCODINGS:
@@ -129,12 +134,34 @@ def read_text(path: Path) -> tuple[str, str]:
         except UnicodeDecodeError as exc:
             first_error = first_error or exc
             continue
-        return text.lstrip("\ufeff"), ("utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else encoding)
+        return _newlines(text.lstrip("\ufeff")), ("utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else encoding)
     assert first_error is not None
     line = data[: first_error.start].count(b"\n") + 1
     raise TranscriptError(
         path, line, f"undecodable bytes (tried {', '.join(ENCODINGS)}); re-save the file as UTF-8"
     )
+
+
+def _newlines(text: str) -> str:
+    """CRLF (Windows) and lone CR (classic Mac, some caption tools) line ends as "\n", so
+    every reader and library (the `srt` parser does not know a lone CR) sees lines alike."""
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def _utf16_flavour(data: bytes) -> str | None:
+    """`utf-16` for a file with a UTF-16 BOM; `utf-16-le`/`-be` for one without a BOM whose
+    every other byte is NUL (Windows tools write that); else None (not UTF-16)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    sample = data[:4096]
+    if len(sample) < 4 or len(sample) % 2:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if odd >= 0.9 * (len(sample) // 2) and even == 0:
+        return "utf-16-le"
+    if even >= 0.9 * (len(sample) // 2) and odd == 0:
+        return "utf-16-be"
+    return None
 
 
 _TIMESTAMP = re.compile(r"^(?:(\d{1,2}):)?(\d{1,2}):(\d{2})(?:[.,](\d{1,3}))?$")

@@ -19,7 +19,9 @@ from rupture_nlp.io.base import RawTranscript, ReadOptions, Utterance, read_text
 def read_jsonl(path: Path, options: ReadOptions) -> list[RawTranscript]:
     text, _ = read_text(path)
     sessions: dict[str, RawTranscript] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
+    # JSON Lines end at "\n" only: str.splitlines() would also split inside a JSON string
+    # holding a raw U+2028, U+0085 or \x1c (which `json.dumps(ensure_ascii=False)` writes).
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -46,6 +48,8 @@ def read_jsonl(path: Path, options: ReadOptions) -> list[RawTranscript]:
             raise TranscriptError(path, number, "the line has no 'speaker'")
         raw = sessions.setdefault(sid, RawTranscript(sid, [], str(path), fmt))
         if fmt == "jsonl" and record.get("session_meta"):
+            if not isinstance(record["session_meta"], dict):
+                raise TranscriptError(path, number, "'session_meta' must be a JSON object")
             raw.metadata = record["session_meta"]
         raw.utterances.append(
             Utterance(
@@ -64,10 +68,19 @@ def read_jsonl(path: Path, options: ReadOptions) -> list[RawTranscript]:
 
 
 def _with_cues(record: dict) -> str:
-    """Put transcribed cues back in brackets so re-segmenting keeps them."""
+    """Put transcribed cues back in brackets so re-segmenting keeps them.
+
+    A cue without a usable offset (not a whole number) goes at the end, so a hand-edited
+    turn file loses no cue and breaks nothing."""
     text = record.get("text") or ""
-    cues = [c for c in record.get("cues") or [] if isinstance(c, dict) and c.get("kind", "transcribed") == "transcribed"]
-    for cue in sorted(cues, key=lambda c: c.get("offset", 0), reverse=True):
-        at = min(int(cue.get("offset", 0)), len(text))
-        text = f"{text[:at]} [{cue.get('text', '')}] {text[at:]}"
+    cues = record.get("cues") if isinstance(record.get("cues"), list) else []
+    placed = []
+    for cue in cues:
+        if not isinstance(cue, dict) or cue.get("kind", "transcribed") != "transcribed" or not cue.get("text"):
+            continue
+        offset = cue.get("offset")
+        at = offset if isinstance(offset, int) and not isinstance(offset, bool) else len(text)
+        placed.append((max(0, min(at, len(text))), str(cue["text"])))
+    for at, cue_text in sorted(placed, key=lambda c: c[0], reverse=True):
+        text = f"{text[:at]} [{cue_text}] {text[at:]}"
     return text

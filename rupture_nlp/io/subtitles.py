@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rupture_nlp.errors import TranscriptError
 from rupture_nlp.io.base import RawTranscript, ReadOptions, Utterance, parse_time, read_text, register
-from rupture_nlp.io.txt import _LINE, looks_like_label
+from rupture_nlp.io.txt import _LINE, looks_like_label, strip_invisible_label
 
 _TIMING = re.compile(r"-->")
 
@@ -23,7 +23,7 @@ def _timing_lines(text: str) -> list[int]:
 
 def split_label(text: str) -> tuple[str | None, str]:
     """`Name: words` → (`Name`, `words`); unlabeled text → (None, text)."""
-    match = _LINE.match(text)
+    match = _LINE.match(strip_invisible_label(text))
     if match and looks_like_label(match.group("label").strip()):
         return match.group("label").strip(), match.group("text").strip()
     return None, text.strip()

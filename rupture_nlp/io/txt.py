@@ -33,6 +33,20 @@ _HEADER_KEYS = frozenset(
 )
 
 
+# Invisible characters that editors, web pages and right-to-left keyboards leave around
+# labels: zero-width space, word joiner, BOM, and the bidi marks/embeddings/isolates.
+# (ZWJ and ZWNJ are left alone: they are part of emoji and of Persian/Indic words.)
+_INVISIBLE = re.compile("[\u200b\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff\u061c]")
+_LABEL_END = re.compile(r":(?!\d)")  # the label's colon, not one inside a timestamp
+
+
+def strip_invisible_label(line: str) -> str:
+    """The line with invisible characters removed before its label's colon, so
+    `\u200bClient\u200e: …` reads as `Client: …` while the spoken text is kept as it is."""
+    end = _LABEL_END.search(line, 0, 100)
+    return _INVISIBLE.sub("", line[: end.end()]) + line[end.end():] if end else line
+
+
 def _strip_ts(value: str | None) -> float | None:
     return parse_time(value.strip("[]()")) if value else None
 
@@ -56,6 +70,7 @@ def parse_labelled_lines(
     known_folded = {k.casefold() for k in known}
     matches: list[tuple[int, str, re.Match[str] | None]] = []
     counts: Counter[str] = Counter()
+    lines = [(number, strip_invisible_label(line)) for number, line in lines]
     for number, line in lines:
         match = _LINE.match(line)
         label = match.group("label").strip() if match else ""

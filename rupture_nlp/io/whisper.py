@@ -9,6 +9,7 @@ missing its speaker takes the majority speaker of its words, else the previous s
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from pathlib import Path
 
@@ -35,9 +36,12 @@ def read_whisper(path: Path, options: ReadOptions) -> list[RawTranscript]:
         words = seg.get("text", "").strip()
         if not words:
             continue
-        speaker = seg.get("speaker")
+        speaker = _name(seg.get("speaker"))
+        if not isinstance(seg.get("speaker"), (str, type(None))) and speaker is None:
+            raise TranscriptError(path, None, f"segment {k} has a 'speaker' that is not a name: {seg['speaker']!r:.60}")
         if not speaker:
-            votes = Counter(w.get("speaker") for w in seg.get("words") or [] if isinstance(w, dict) and w.get("speaker"))
+            words_list = seg.get("words") if isinstance(seg.get("words"), list) else []
+            votes = Counter(_name(w.get("speaker")) for w in words_list if isinstance(w, dict) and _name(w.get("speaker")))
             speaker = votes.most_common(1)[0][0] if votes else None
         if not speaker:
             label, rest = split_label(words)
@@ -62,4 +66,17 @@ def read_whisper(path: Path, options: ReadOptions) -> list[RawTranscript]:
 
 
 def _num(value) -> float | None:
-    return float(value) if isinstance(value, (int, float)) else None
+    """A finite time in seconds, or None (JSON allows NaN/Infinity, booleans are not times)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _name(value) -> str | None:
+    """A speaker label: a non-blank string, or a number (some diarizers number speakers)."""
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
