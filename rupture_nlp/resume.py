@@ -26,9 +26,9 @@ OUTPUT_VERSION = 1
 
 
 def model_fingerprint(folder: Path) -> str:
-    """A hash of the model's weights and rupture config (what decides its predictions)."""
+    """A hash of the model's weights, rupture config and lexical companion (what decides its predictions)."""
     digest = hashlib.sha256()
-    for name in ("rupture_config.json", "model.safetensors"):
+    for name in ("rupture_config.json", "model.safetensors", "lexical.skops"):
         path = folder / name
         if path.exists():
             with open(path, "rb") as handle:
