@@ -27,6 +27,11 @@ THERAPIST_HELP = "Speaker label that is the therapist (repeatable)."
 CLIENT_HELP = "Speaker label that is a client (repeatable; couples and families have several)."
 OTHER_HELP = "Speaker label that is neither (interpreter, observer; repeatable)."
 COLUMNS_HELP = "CSV/TSV columns, e.g. 'speaker=Who,text=Said,session=Case,start=Time'."
+DEID_HELP = ("Replace names, phones, e-mails, dates, addresses, ages over 89 and ID numbers with placeholders "
+             "([NAME-1] …) consistent within each session; session ids become keyed pseudonyms "
+             "(key: $RUPTURE_DEID_KEY, else random per run).")
+DEID_MAPPING_HELP = ("With --deidentify: also write the placeholder → real value table to this JSON file. "
+                     "It re-identifies the output: keep it apart from the output, under access control.")
 
 
 def parse_columns(spec: str | None) -> dict[str, str]:
@@ -129,17 +134,21 @@ def code(
     other: Optional[List[str]] = typer.Option(None, "--other", help=OTHER_HELP),
     columns: Optional[str] = typer.Option(None, "--columns", help=COLUMNS_HELP),
     strict: bool = typer.Option(False, help="Exit non-zero when any file fails (default: only when all fail)."),
+    deidentify: bool = typer.Option(False, "--deidentify", help=DEID_HELP),
+    deid_mapping: Optional[Path] = typer.Option(None, "--deid-mapping", help=DEID_MAPPING_HELP),
 ) -> None:
     """Code every client turn (marker, subtype) and therapist turn (stage) of transcripts."""
     from rupture_nlp.coding_run import run_coding
     from rupture_nlp.model import ModelLoadError
 
     batch = Batch(paths, format, therapist, client, other, columns)
+    deid = make_deidentifier(deidentify, deid_mapping)
     try:
-        summary = run_coding(batch, output, model)
+        summary = run_coding(batch, output, model, deid=deid)
     except ModelLoadError as error:
         typer.secho(f"error: {error}", err=True, fg="red")
         raise typer.Exit(2)
+    write_deid_mapping(deid, deid_mapping)
     typer.secho(f"{summary['sessions']} sessions coded from {batch.files - len(batch.failed)} of {batch.files} files "
                 f"-> {output} (manifest: {output / 'manifest.json'})", err=True)
     raise typer.Exit(batch.exit_code(strict))
@@ -197,16 +206,21 @@ def report(
                                            "(default: the therapist's speaker name)."),
     max_gap: int = typer.Option(3, help="Turns allowed between two markers of one episode."),
     quiet_turns: int = typer.Option(6, help="Unmarked client turns that close an episode."),
+    deidentify: bool = typer.Option(False, "--deidentify", help=DEID_HELP),
+    deid_mapping: Optional[Path] = typer.Option(None, "--deid-mapping", help=DEID_MAPPING_HELP),
 ) -> None:
     """Write a self-contained HTML report per session and a batch dashboard (index.html)."""
     from rupture_nlp.episodes import EpisodeOptions
     from rupture_nlp.report import build_reports
 
+    deid = make_deidentifier(deidentify, deid_mapping)
     try:
-        totals = build_reports(coded, output, group_by, EpisodeOptions(max_gap=max_gap, quiet_client_turns=quiet_turns))
+        totals = build_reports(coded, output, group_by, EpisodeOptions(max_gap=max_gap, quiet_client_turns=quiet_turns),
+                               deid=deid)
     except (OSError, ValueError) as exc:
         typer.secho(f"error: {exc}", err=True, fg="red")
         raise typer.Exit(2)
+    write_deid_mapping(deid, deid_mapping)
     typer.secho(f"{totals['sessions']} session reports, {totals['episodes']} episodes -> {output / 'index.html'}", err=True)
 
 
@@ -217,6 +231,33 @@ def formats() -> None:
 
     for spec in READERS.values():
         typer.echo(f"{spec.name:8} {' '.join(spec.extensions):22} {spec.description}")
+
+
+def make_deidentifier(deidentify: bool, mapping: Optional[Path]):
+    """The run's `Deidentifier`, or None; a missing optional library is a clean error, not a traceback."""
+    if mapping is not None and not deidentify:
+        raise typer.BadParameter("only makes sense with --deidentify", param_hint="--deid-mapping")
+    if not deidentify:
+        return None
+    from rupture_nlp.deid import Deidentifier, MissingDependency
+
+    try:
+        return Deidentifier()
+    except MissingDependency as error:
+        typer.secho(f"error: {error}", err=True, fg="red")
+        raise typer.Exit(2)
+
+
+def write_deid_mapping(deid, path: Optional[Path]) -> None:
+    """Write the re-identification table only when the user named a file for it."""
+    if deid is None or path is None:
+        return
+    import json as _json
+
+    from rupture_nlp.coding_io import atomic_write_text
+
+    atomic_write_text(path, _json.dumps(deid.mappings(), indent=2, ensure_ascii=False))
+    typer.secho(f"re-identification table (sensitive) -> {path}", err=True, fg="yellow")
 
 
 def main() -> None:

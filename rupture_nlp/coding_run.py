@@ -26,8 +26,25 @@ def model_fingerprint(folder: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def run_coding(batch, output: Path, model_dir: Path | None = None, coder=None) -> dict:
-    """Code every session of `batch` (a cli.Batch) into `output`; returns the manifest."""
+def file_digest(path: str | Path | None) -> str:
+    """`sha256:` + 16 hex digits of a file's bytes: names an input without its (maybe identifying) path."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:  # type: ignore[arg-type]
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except (OSError, TypeError):
+        return "sha256:unreadable"
+    return "sha256:" + digest.hexdigest()[:16]
+
+
+def run_coding(batch, output: Path, model_dir: Path | None = None, coder=None, deid=None) -> dict:
+    """Code every session of `batch` (a cli.Batch) into `output`; returns the manifest.
+
+    With `deid` (a `rupture_nlp.deid.Deidentifier`) each session is coded on its real text,
+    then de-identified before anything is written; the manifest then names inputs by content
+    hash instead of path and scrubs error messages and warnings.
+    """
     from rupture_nlp.model import DEFAULT_MODEL_DIR, TransformerCoder
 
     folder = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
@@ -37,11 +54,21 @@ def run_coding(batch, output: Path, model_dir: Path | None = None, coder=None) -
                 "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "outputs": [], "errors": []}
     sessions = 0
     for session in batch.sessions():
-        path = write_coded(session, coder.code(session), output)
-        manifest["outputs"].append({"session_id": session.session_id, "input": session.source, "output": str(path),
+        codings = coder.code(session)
+        source = session.source
+        if deid is not None:
+            session, source = deid.session(session), file_digest(source)
+        path = write_coded(session, codings, output)
+        manifest["outputs"].append({"session_id": session.session_id, "input": source, "output": str(path),
                                     "turns": len(session.turns), "warnings": session.warnings})
         sessions += 1
-    manifest["errors"] = [{"input": e.path, "line": e.line, "message": e.message} for e in batch.failed]
+    if deid is None:
+        manifest["errors"] = [{"input": e.path, "line": e.line, "message": e.message} for e in batch.failed]
+    else:
+        manifest["errors"] = [{"input": file_digest(e.path), "line": e.line, "message": deid.text(e.message)}
+                              for e in batch.failed]
+        manifest["deidentified"] = {"detectors": deid.detectors,
+                                    "inputs": "named by sha256 of their bytes, not by path"}
     manifest["inputs"] = sorted({o["input"] for o in manifest["outputs"]} | {e["input"] for e in manifest["errors"]})
     manifest["sessions"] = sessions
     atomic_write_text(output / "manifest.json", json.dumps(manifest, indent=2))
