@@ -70,7 +70,9 @@ def fold(word: str) -> str:
 def _names_of(provider: type) -> set[str]:
     names: set[str] = set()
     for attr in ("first_names", "first_names_male", "first_names_female", "first_names_nonbinary",
-                 "last_names", "last_names_male", "last_names_female"):
+                 "last_names", "last_names_male", "last_names_female",
+                 "first_romanized_names", "first_romanized_names_male", "first_romanized_names_female",
+                 "last_romanized_names"):  # Chinese and Japanese names in Latin letters
         values = getattr(provider, attr, None)
         if not isinstance(values, (tuple, list, dict)):  # some locales compute these as properties
             continue

@@ -15,6 +15,7 @@ import re
 from rupture_nlp.deid.lexicon import AMBIGUOUS, NEVER, common_words, fold, name_lexicon, stop_words
 from rupture_nlp.deid.patterns import Finding
 
+PLACEHOLDER = re.compile(r"\[(?:[A-Z]+-)+[A-Z0-9]+\]")
 WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['’-](?=[^\W\d_]))*")
 _TITLE = re.compile(r"(?:\b(?:Dr|Mr|Mrs|Ms|Mx|Prof|Professor|Doctor|Miss|Mister|Sister|Brother|Father|Pastor|Nurse|"
                     r"Auntie|Aunty|Aunt|Uncle|Rev|Sr|Sra|Srta|Don|Doña|Señor|Señora|Chief|Alhaji|Madam|Mama|Baba)"
@@ -37,7 +38,7 @@ def is_capitalised(word: str) -> bool:
 def speaker_name_tokens(label: str) -> list[str]:
     """The name words of a speaker label: 'Dr. Okafor' → ['Okafor'], 'Therapist' and 'SPEAKER_00' → []."""
     tokens = []
-    for match in WORD.finditer(label):
+    for match in WORD.finditer(PLACEHOLDER.sub(" ", label)):
         word = match.group(0)
         if len(word) < 2 or fold(word) in _ROLE_WORDS or word.isupper() and "_" in label:
             continue
@@ -57,6 +58,7 @@ def _strip_possessive(word: str) -> str:
 def find_names(text: str, session_lower: set[str] | None = None) -> list[Finding]:
     """Name words in `text`; `session_lower` holds words seen in lower case elsewhere in the session."""
     lexicon, common, stops = name_lexicon(), common_words(), stop_words()
+    text = PLACEHOLDER.sub(lambda m: " " * len(m.group(0)), text)  # "[NAME-1]" is not the name "Name"
     session_lower = session_lower or set()
     words = [(m.start(), _strip_possessive(m.group(0))) for m in WORD.finditer(text)]
     accepted: dict[int, str] = {}

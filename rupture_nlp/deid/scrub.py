@@ -12,11 +12,10 @@ import re
 from typing import Any, Callable
 
 from rupture_nlp.deid.lexicon import common_words, fold
-from rupture_nlp.deid.names import WORD, find_names, lower_words, speaker_name_tokens
+from rupture_nlp.deid.names import PLACEHOLDER, WORD, find_names, lower_words, speaker_name_tokens
 from rupture_nlp.deid.patterns import Finding, find_patterns, resolve
 from rupture_nlp.deid.pseudonyms import Pseudonyms
 
-_PLACEHOLDER = re.compile(r"\[(?:[A-Z]+-)+[A-Z0-9]+\]")
 _NAME_KEY = re.compile(r"name|therapist|counsel|client|patient|clinician|provider|speaker|interviewer|participant|"
                        r"author|coder|rater|supervisor|doctor|mother|father|partner|person|family", re.I)
 _TYPED_KEYS = [("EMAIL", re.compile(r"e-?mail", re.I)), ("PHONE", re.compile(r"phone|tel\b|mobile|cell", re.I)),
@@ -71,7 +70,7 @@ class SessionScrubber:
 
     def findings(self, text: str) -> list[Finding]:
         """Everything to replace in `text`, overlaps resolved; existing placeholders are left alone."""
-        kept = [Finding(m.start(), m.end(), "KEEP", m.group(0)) for m in _PLACEHOLDER.finditer(text)]
+        kept = [Finding(m.start(), m.end(), "KEEP", m.group(0)) for m in PLACEHOLDER.finditer(text)]
         candidates = find_patterns(text) + self._known_names(text) + self._extra(text, names=False)
         chosen = resolve(kept + candidates)
         return [f for f in chosen if f.kind != "KEEP"]
@@ -105,7 +104,8 @@ class SessionScrubber:
         names = set(map(fold, speaker_name_tokens(label)))
         out, at = [], 0
         for match in WORD.finditer(label):
-            if fold(match.group(0)) in names:
+            inside = any(p.start() <= match.start() < p.end() for p in PLACEHOLDER.finditer(label))
+            if fold(match.group(0)) in names and not inside:
                 out += [label[at:match.start()], self.pseudonyms.get("NAME", match.group(0))]
                 at = match.end()
         out.append(label[at:])
