@@ -55,9 +55,9 @@ AGE_PATTERNS = [
     rf"she'll be|he'll be|i'll be)\s+)({_OLD_NUM})\b{_NOT_AGE_UNIT}",
     r"(?i:\bin\s+(?:his|her|their|my|your|the)\s+)((?i:nineties|90s|90's))",
     rf"(?i:\b(?:is|was|'s|be|being)\s+(?:now\s+|nearly\s+|almost\s+|about\s+)?)({_NINETIES})\b{_NOT_AGE_UNIT}",
-    rf"(?i:\b(?:mum|mom|mother|dad|father|gran|granny|grandma|grandmother|grandfather|grandpa|grandad|nan|nana|aunt|"
-    rf"auntie|uncle|husband|wife|she|he|patient|client)\s+(?:is|was|'s|will be|turned)\s+(?:now\s+|nearly\s+|almost\s+|"
-    rf"about\s+)?)(9\d|1[01]\d)\b{_NOT_AGE_UNIT}",
+    # "is 92" is taken as an age (a room number or score of 90-119 is rarer in sessions than a parent's age)
+    rf"(?i:\b(?:is|was|'s|will be|turned|turns)\s+(?:now\s+|nearly\s+|almost\s+|about\s+|only\s+)?)"
+    rf"(9\d|1[01]\d)\b(?![.,/:]\d){_NOT_AGE_UNIT}",
 ]
 
 EMAIL = (r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"
