@@ -10,6 +10,7 @@ pytest.importorskip("faker", reason="de-identification needs the 'deid' extra (F
 pytest.importorskip("phonenumbers", reason="de-identification needs the 'deid' extra (phonenumbers)")
 
 from rupture_nlp.deid import Deidentifier, deidentify_records, deidentify_session  # noqa: E402
+from rupture_nlp.deid.ner import spacy_model_name  # noqa: E402
 from rupture_nlp.types import Cue, Session, Turn  # noqa: E402
 
 ORDINARY = [
@@ -25,7 +26,7 @@ ORDINARY = [
 
 def one(text: str) -> str:
     session = Session("s", [Turn(0, "Client", "client", text)])
-    return Deidentifier(key="k").session(session).turns[0].text
+    return Deidentifier(key="k", use_ner=False).session(session).turns[0].text
 
 
 @pytest.mark.parametrize("sentence", ORDINARY)
@@ -78,7 +79,7 @@ def test_same_name_same_pseudonym_across_turns_speakers_and_metadata():
         Turn(1, "Priya", "client", "Fine. Dr. Okafor, my sister Ngozi says hi."),
         Turn(2, "Dr. Okafor", "therapist", "Tell Ngozi thanks. And PRIYA, what about priya's week?"),
     ], metadata={"therapist": "Dr. Okafor", "client_name": "Priya"})
-    out = Deidentifier(key="k").session(session)
+    out = Deidentifier(key="k", use_ner=False).session(session)
     okafor, priya = out.turns[0].speaker, out.turns[1].speaker
     assert okafor.startswith("Dr. [NAME-") and priya.startswith("[NAME-") and okafor != "Dr. " + priya
     name_of = {"Okafor": okafor.removeprefix("Dr. "), "Priya": priya}
@@ -93,16 +94,16 @@ def test_same_name_same_pseudonym_across_turns_speakers_and_metadata():
 
 def test_session_id_is_a_keyed_pseudonym_not_a_hash_of_the_name():
     session = Session("priya_sharma", [Turn(0, "Client", "client", "Hello.")])
-    a = Deidentifier(key="one").session(session).session_id
-    assert a == Deidentifier(key="one").session(session).session_id
-    assert a != Deidentifier(key="two").session(session).session_id
+    a = Deidentifier(key="one", use_ner=False).session(session).session_id
+    assert a == Deidentifier(key="one", use_ner=False).session(session).session_id
+    assert a != Deidentifier(key="two", use_ner=False).session(session).session_id
     assert a.startswith("deid-") and "priya" not in a
     assert a[5:] not in hashlib.sha256(b"priya_sharma").hexdigest()
 
 
 def test_a_second_pass_keeps_placeholders_and_ids():
     session = Session("x", [Turn(0, "Priya", "client", "Hi, I'm Priya, call 0803 555 0142.")])
-    deid = Deidentifier(key="k")
+    deid = Deidentifier(key="k", use_ner=False)
     once = deid.session(session)
     twice = deid.session(once)
     assert [t.text for t in twice.turns] == [t.text for t in once.turns]
@@ -111,7 +112,7 @@ def test_a_second_pass_keeps_placeholders_and_ids():
 
 def test_cue_offsets_follow_the_shorter_or_longer_text():
     turn = Turn(0, "Client", "client", "Siobhan called and then I cried.", cues=[Cue("sighs", offset=24)])
-    out = deidentify_session(Session("s", [turn]), key="k").turns[0]
+    out = Deidentifier(key="k", use_ner=False).session(Session("s", [turn])).turns[0]
     assert out.text[out.cues[0].offset:].startswith("I cried")
 
 
@@ -120,7 +121,7 @@ def test_coded_records_are_deidentified_per_session_and_source_dropped():
              "cues": ["Ana laughs"], "session_meta": {"client": "Ana López"}, "source": "/data/ana_lopez.csv"},
             {"session_id": "ana_lopez", "turn": 1, "speaker": "Therapist", "role": "therapist",
              "text": "Gracias, Ana.", "session_meta": {"client": "Ana López"}, "source": "/data/ana_lopez.csv"}]
-    out = deidentify_records(rows, key="k")
+    out = Deidentifier(key="k", use_ner=False).records(rows)
     text = repr(out).lower()
     assert "ana" not in text.replace("[name", "") and "lópez" not in text and "lopez" not in text
     assert out[0]["speaker"] == out[0]["session_meta"]["client"].split()[0]
@@ -128,6 +129,25 @@ def test_coded_records_are_deidentified_per_session_and_source_dropped():
 
 
 def test_the_table_of_real_values_is_only_in_memory_until_asked_for():
-    deid = Deidentifier(key="k")
+    deid = Deidentifier(key="k", use_ner=False)
     out = deid.session(Session("s", [Turn(0, "Priya", "client", "Hi.")]))
     assert deid.mappings() == {out.session_id: {"[NAME-1]": "priya"}}
+
+
+def test_one_shot_functions_match_the_batch_object():
+    session = Session("s", [Turn(0, "Priya", "client", "Hi, I'm Priya.")])
+    assert deidentify_session(session, key="k").session_id == Deidentifier(key="k").session_id("s")
+    rows = [{"session_id": "s", "turn": 0, "speaker": "Priya", "role": "client", "text": "I'm Priya."}]
+    assert deidentify_records(rows, key="k")[0]["text"] == "I'm [NAME-1]."
+
+
+@pytest.mark.skipif(spacy_model_name() is None, reason="no English spaCy pipeline installed (optional 'deid-ner' extra)")
+def test_spacy_ner_adds_names_the_lists_miss_and_is_recorded():
+    text = "I told Tayo and Chidi that Karthik would come."
+    plain = Deidentifier(key="k", use_ner=False)
+    with_ner = Deidentifier(key="k", use_ner=True)
+    session = Session("s", [Turn(0, "Client", "client", text)])
+    assert "Tayo" in plain.session(session).turns[0].text
+    out = with_ner.session(session).turns[0].text
+    assert not any(name in out for name in ("Tayo", "Chidi", "Karthik")), out
+    assert any(d.startswith("spacy:") for d in with_ner.detectors)

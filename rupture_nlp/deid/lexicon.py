@@ -27,7 +27,7 @@ _PARTICLES = {"de", "del", "della", "la", "las", "los", "van", "von", "der", "de
 # senses too ("ruth", "kim") and would hide real names; this list holds the words that
 # come up in therapy talk.
 AMBIGUOUS = set("""
-will may hope grace joy faith mark bill rose art dawn summer autumn winter spring june april august
+will may hope grace joy faith mark bill rose art dawn park bank summer autumn winter spring june april august
 frank sue pat patience charity honor honour constance prudence trust harmony destiny heaven angel
 sunny sky star bright brown green white black gray grey young long little short small king queen
 prince duke earl lord price best good love hall wood woods hill field fields lane rice ward house
@@ -58,7 +58,33 @@ january february march april may june july august september october november dec
 english irish spanish french german british american african indian nigerian scottish welsh
 catholic protestant christian muslim hindu sikh jewish buddhist
 facebook instagram whatsapp zoom google youtube tiktok twitter netflix amazon uber
+dr mr mrs ms mx prof professor pastor judge deacon deputy officer coach congressman senator señor señora señorita
+don doña sra srta chief captain sergeant reverend rev father mother
+ma pa maw paw mamaw papaw mami papi mama papa amma appa amá apá baba babe umma athai abba ammi abbu bhai didi
+bueno buena bien día el la los las río san santa grande für und der die das
+africa america asia europe australia antarctica india china japan korea vietnam france germany spain italy poland
+ukraine russia mexico canada brazil nigeria ghana kenya pakistan ireland england scotland wales britain iraq iran
+syria turkey egypt philippines cuba haiti jamaica colombia peru chile argentina
+county court heights hills valley memorial mount fort st ave street road beach hospital
+school college university center centre clinic presbyterian methodist baptist general high elementary middle
+academy institute mart store market depot greater north south east west new congrats congratulations
+alabama alaska arizona arkansas california colorado connecticut delaware florida hawaii idaho illinois indiana iowa
+kansas kentucky louisiana maine maryland massachusetts michigan minnesota mississippi missouri montana nebraska
+nevada ohio oklahoma oregon pennsylvania tennessee texas utah vermont washington wisconsin wyoming
 """.split())
+
+# Name-words that are names when capitalised inside a sentence ("I told Will", "Lily's mum")
+# and everyday words at its start ("Will you…", "Hope is…"): no cue needed mid-sentence.
+MIDSENTENCE_NAMES = set("""
+will hope grace joy faith mark bill rose dawn frank sue pat patience charity constance prudence harmony destiny angel
+sunny robin sandy penny ruby amber crystal pearl ivy holly daisy lily iris violet olive hazel jade sage chase drew
+wade miles gene guy jack jimmy bob rob ray cliff dale glen heath ernest earnest rick nick dean colt buck bud dusty
+rusty misty ginger candy honey sherry brandy kim lee ruth maria
+""".split())
+
+
+def _folded(words: set[str]) -> set[str]:
+    return {fold(w) for w in words}
 
 
 def fold(word: str) -> str:
@@ -116,3 +142,6 @@ def stop_words() -> frozenset[str]:
     from spacy.lang.en.stop_words import STOP_WORDS
 
     return frozenset(fold(w) for w in STOP_WORDS)
+
+
+NEVER, AMBIGUOUS, MIDSENTENCE_NAMES = _folded(NEVER), _folded(AMBIGUOUS), _folded(MIDSENTENCE_NAMES)

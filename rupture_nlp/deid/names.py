@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from rupture_nlp.deid.lexicon import AMBIGUOUS, NEVER, common_words, fold, name_lexicon, stop_words
+from rupture_nlp.deid.lexicon import AMBIGUOUS, MIDSENTENCE_NAMES, NEVER, common_words, fold, name_lexicon, stop_words
 from rupture_nlp.deid.patterns import Finding
 
 PLACEHOLDER = re.compile(r"\[(?:[A-Z]+-)+[A-Z0-9]+\]")
@@ -23,7 +23,7 @@ _TITLE = re.compile(r"(?:\b(?:Dr|Mr|Mrs|Ms|Mx|Prof|Professor|Doctor|Miss|Mister|
 _INTRO = re.compile(r"(?i:\b(?:my name is|my name's|name's|i'm|i am|call me|this is|it's|named|called|"
                     r"his name is|her name is|their name is|known as|ask for)\s+)$")
 _GREETING = re.compile(r"(?i:\b(?:hi|hello|hey|morning|good morning|good afternoon|good evening|evening|thanks|"
-                       r"thank you|bye|goodbye|welcome|dear|sorry|okay|ok|yes|no|well|listen|look)\s*,?\s+)$")
+                       r"thank you|bye|goodbye|welcome|dear|sorry|okay|ok|yes|no|well|listen|look|congrats|afternoon|night)\s*,?\s+)$")
 _ROLE_WORDS = {"therapist", "client", "counselor", "counsellor", "patient", "interviewer", "interviewee", "speaker",
                "participant", "clinician", "doctor", "dr", "mr", "mrs", "ms", "mx", "miss", "prof", "interpreter",
                "observer", "partner", "mother", "father", "mom", "mum", "dad", "son", "daughter", "wife", "husband",
@@ -46,7 +46,7 @@ def speaker_name_tokens(label: str) -> list[str]:
     return tokens
 
 
-def _sentence_initial(text: str, start: int) -> bool:
+def sentence_initial(text: str, start: int) -> bool:
     before = text[:start].rstrip(" \t\"'“‘([")
     return not before or before[-1] in ".!?…:;\n" or before.endswith(("--", "—"))
 
@@ -66,11 +66,11 @@ def find_names(text: str, session_lower: set[str] | None = None) -> list[Finding
     def everyday(key: str, start: int) -> bool:
         # Lower-case use elsewhere in the session only counts against a sentence-initial word
         # ("Come on in" when "come" occurs), so one lower-cased "priya" cannot hide "Priya".
-        return key in common or key in session_lower and _sentence_initial(text, start)
+        return key in common or key in session_lower and sentence_initial(text, start)
 
     for i, (start, word) in enumerate(words):
-        if not is_capitalised(word) or len(word) < 2 or word.isupper() and len(word) <= 3:
-            continue
+        if not is_capitalised(word) or len(word) < 2 or word.isupper():
+            continue  # all-capitals words are acronyms unless the session names them elsewhere
         key = fold(word)
         if key in stops or key in NEVER:
             continue
@@ -85,6 +85,8 @@ def find_names(text: str, session_lower: set[str] | None = None) -> list[Finding
             accepted[i] = word
         elif in_lexicon and not everyday(key, start):
             accepted[i] = word
+        elif key in MIDSENTENCE_NAMES and not sentence_initial(text, start):
+            accepted[i] = word
         elif in_lexicon and re.match(r"[.!?]", after or "") and re.search(r",\s*$", before):
             accepted[i] = word  # end-of-sentence address: "Thank you, Grace."
     # Full names: a capitalised neighbour of an accepted name ("Grace Okafor", "Priya Sharma").
@@ -97,7 +99,7 @@ def find_names(text: str, session_lower: set[str] | None = None) -> list[Finding
                 a, b = sorted((i, j))
                 gap = text[words[a][0] + len(words[a][1]):words[b][0]]
                 key = fold(word)
-                initial = _sentence_initial(text, start)
+                initial = sentence_initial(text, start)
                 if (gap == " " and is_capitalised(word) and len(word) >= 2 and key not in stops and key not in NEVER
                         and (key in lexicon if initial else (key in lexicon or key not in common))):
                     accepted[j] = word

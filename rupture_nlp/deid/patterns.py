@@ -54,10 +54,13 @@ AGE_PATTERNS = [
     rf"(?i:\b(?:aged?|age of|turned|turning|turns|i'm|i am|he's|she's|he is|she is|they're|they are|"
     rf"she'll be|he'll be|i'll be)\s+)({_OLD_NUM})\b{_NOT_AGE_UNIT}",
     r"(?i:\bin\s+(?:his|her|their|my|your|the)\s+)((?i:nineties|90s|90's))",
-    rf"(?i:\b(?:is|was|'s|be|being)\s+(?:now\s+|nearly\s+|almost\s+|about\s+)?)({_NINETIES})\b{_NOT_AGE_UNIT}",
-    # "is 92" is taken as an age (a room number or score of 90-119 is rarer in sessions than a parent's age)
-    rf"(?i:\b(?:is|was|'s|will be|turned|turns)\s+(?:now\s+|nearly\s+|almost\s+|about\s+|only\s+)?)"
-    rf"(9\d|1[01]\d)\b(?![.,/:]\d){_NOT_AGE_UNIT}",
+    # "<person> is 92": a parent, a pronoun or a capitalised name before the verb, so that
+    # "it was 95" (a distress rating) and "this is 100" stay
+    rf"(?:(?i:\b(?:she|he|mum|mom|mother|dad|father|gran|granny|grandma|grandmother|grandfather|grandpa|grandad|nan|"
+    rf"nana|aunt|auntie|uncle|husband|wife|patient|client))|\b(?!(?:It|That|This|There|What|Which|Who|Mine)\b)"
+    rf"[A-Z][\w'’-]+)\s+(?i:is|was|'s|turned|turns|will be)\s+(?i:now\s+|nearly\s+|almost\s+|about\s+|only\s+)?"
+    rf"(9\d|1[01]\d|(?i:ninety(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?))\b"
+    rf"(?![.,/:]\d){_NOT_AGE_UNIT}",
 ]
 
 EMAIL = (r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"
@@ -80,7 +83,7 @@ ADDRESS_PATTERNS = [
     r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b",                                   # UK postcode
     r"\b(?:[AC-FHKNPRTV-Y]\d{2}|D6W)\s?[0-9AC-FHKNPRTV-Y]{4}\b",                # Irish Eircode
     rf"\b{_US_STATE}\s+\d{{5}}(?:-\d{{4}})?\b",                                 # state + ZIP
-    r"(?i:\b(?:pin|pin\s?code|pincode|zip|zip\s?code|postcode|postal\s+code)\s*(?:is|:)?\s*)\w{3,4}\s?\w{3,4}\b",
+    r"(?i:\b(?:pin|pin\s?code|pincode|zip|zip\s?code|postcode|postal\s+code)\b\s*(?:is|:)?\s*)(?=[\w ]{0,4}\d)\w{3,4}\s?\w{3,4}\b",
 ]
 
 _ID_CUE = (r"(?i:\b(?:mrn|medical record(?: number)?|record number|patient (?:id|number)|hospital number|nhs(?: number)?|"

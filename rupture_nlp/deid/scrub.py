@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from rupture_nlp.deid.lexicon import common_words, fold
-from rupture_nlp.deid.names import PLACEHOLDER, WORD, find_names, lower_words, speaker_name_tokens
+from rupture_nlp.deid.lexicon import NEVER, common_words, fold, name_lexicon
+from rupture_nlp.deid.names import PLACEHOLDER, WORD, find_names, lower_words, sentence_initial, speaker_name_tokens
 from rupture_nlp.deid.patterns import Finding, find_patterns, resolve
 from rupture_nlp.deid.pseudonyms import Pseudonyms
 
@@ -41,10 +41,15 @@ class SessionScrubber:
             if isinstance(value, str) and _NAME_KEY.search(str(key)) and not _typed_key(str(key)):
                 for word in speaker_name_tokens(value):
                     self._learn(word)
+        self.capitalised_only: set[str] = set()
         lower = lower_words(texts)
         for text in texts:
-            for finding in find_names(text, lower) + self._extra(text, names=True):
+            for finding in find_names(text, lower):
                 self._learn(finding.text)
+            for finding in self._extra(text, names=True):
+                if plausible_model_name(text, finding, lower):
+                    self._learn(finding.text)
+                    self.capitalised_only.add(fold(finding.text))
 
     def _learn(self, word: str) -> None:
         key = fold(word)
@@ -64,7 +69,7 @@ class SessionScrubber:
             if word.endswith(("'s", "’s")) and fold(word[:-2]) in self.known:
                 word = word[:-2]
             key = fold(word)
-            if key in self.known and (word[:1].isupper() or key not in common):
+            if key in self.known and (word[:1].isupper() or key not in common and key not in self.capitalised_only):
                 found.append(Finding(match.start(), match.start() + len(word), "NAME", word))
         return found
 
@@ -123,6 +128,21 @@ class SessionScrubber:
         if isinstance(meta, str):
             return self.speaker(meta) if _NAME_KEY.search(key) else self.text(meta)
         return meta
+
+
+def plausible_model_name(text: str, finding: Finding, session_lower: set[str]) -> bool:
+    """A statistical model's PERSON word, kept only if the rules would not rule it out.
+
+    The small English spaCy model tags sentence-initial verbs and nouns of conversational
+    speech as persons ("Grabbed", "Nah", "Lego"); a model's name must be capitalised, not an
+    everyday or never-a-name word, and not sentence-initial unless it is in the name lists.
+    """
+    key = fold(finding.text)
+    if not finding.text[:1].isupper() or finding.text.isupper() or key in NEVER or key in common_words():
+        return False
+    if key in session_lower:
+        return False
+    return key in name_lexicon() or not sentence_initial(text, finding.start)
 
 
 def _typed_key(key: str) -> str | None:
