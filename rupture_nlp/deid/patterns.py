@@ -94,7 +94,6 @@ _ID_CUE = (r"(?i:\b(?:mrn|medical record(?: number)?|record number|patient (?:id
 ID_PATTERNS = [
     r"\b\d{3}-\d{2}-\d{4}\b",                                                    # US SSN
     r"\b\d{4}[ -]\d{4}[ -]\d{4}\b",                                              # Aadhaar
-    r"\b\d{3}[ -]\d{3}[ -]\d{4}\b",                                              # NHS number (if not a phone)
     rf"{_ID_CUE}([A-Z]{{0,3}}[- ]?\d[\d -]{{2,}}\d|[A-Z0-9]*\d[A-Z0-9-]{{3,}})\b",
     r"\b(?=[A-Z0-9-]*[A-Z])[A-Z]{1,3}-?\d{5,}[A-Z]?\b",                         # A1234567, MRN-00123
 ]
