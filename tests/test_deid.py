@@ -151,3 +151,24 @@ def test_spacy_ner_adds_names_the_lists_miss_and_is_recorded():
     out = with_ner.session(session).turns[0].text
     assert not any(name in out for name in ("Tayo", "Chidi", "Karthik")), out
     assert any(d.startswith("spacy:") for d in with_ner.detectors)
+
+
+def test_missing_deid_extra_is_a_clear_cli_error_not_a_traceback(monkeypatch, tmp_path):
+    import sys
+
+    from typer.testing import CliRunner
+
+    from rupture_nlp.cli import app
+    from rupture_nlp.deid import lexicon
+
+    lexicon.name_lexicon.cache_clear()
+    try:
+        monkeypatch.setitem(sys.modules, "faker", None)
+        monkeypatch.setitem(sys.modules, "faker.providers", None)
+        result = CliRunner().invoke(app, ["report", str(tmp_path), "-o", str(tmp_path / "r"), "--deidentify"])
+    finally:
+        monkeypatch.undo()
+        lexicon.name_lexicon.cache_clear()
+    assert result.exit_code == 2, result.output
+    assert "pip install 'rupture-nlp[deid]'" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "r").exists()
