@@ -134,23 +134,39 @@ def code(
     other: Optional[List[str]] = typer.Option(None, "--other", help=OTHER_HELP),
     columns: Optional[str] = typer.Option(None, "--columns", help=COLUMNS_HELP),
     strict: bool = typer.Option(False, help="Exit non-zero when any file fails (default: only when all fail)."),
+    workers: int = typer.Option(1, "--workers", "-j", min=1, help="Worker processes, each loading the model once "
+                                "(the CPU cores are split between them)."),
+    force: bool = typer.Option(False, "--force", help="Code every session again, even those whose output is current."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no warnings (errors still shown)."),
+    progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Show the progress bar even when "
+                                            "stderr is not a terminal, or never (default: on a terminal only)."),
     deidentify: bool = typer.Option(False, "--deidentify", help=DEID_HELP),
     deid_mapping: Optional[Path] = typer.Option(None, "--deid-mapping", help=DEID_MAPPING_HELP),
 ) -> None:
-    """Code every client turn (marker, subtype) and therapist turn (stage) of transcripts."""
-    from rupture_nlp.coding_run import run_coding
+    """Code every client turn (marker, subtype) and therapist turn (stage) of transcripts.
+
+    Re-running the same command resumes: sessions whose output records the same input and model are skipped.
+    """
+    from rupture_nlp.coding_io import OutputBusyError
+    from rupture_nlp.coding_run import FatalCodingError, run_coding
     from rupture_nlp.model import ModelLoadError
 
-    batch = Batch(paths, format, therapist, client, other, columns)
+    batch = Batch(paths, format, therapist, client, other, columns, quiet=quiet)
     deid = make_deidentifier(deidentify, deid_mapping)
     try:
-        summary = run_coding(batch, output, model, deid=deid)
-    except ModelLoadError as error:
+        summary = run_coding(batch, output, model, force=force, workers=workers, progress=progress, deid=deid,
+                             keep_mapping=deid_mapping is not None)
+    except (ModelLoadError, FatalCodingError, OutputBusyError) as error:
         typer.secho(f"error: {error}", err=True, fg="red")
         raise typer.Exit(2)
-    write_deid_mapping(deid, deid_mapping)
-    typer.secho(f"{summary['sessions']} sessions coded from {batch.files - len(batch.failed)} of {batch.files} files "
-                f"-> {output} (manifest: {output / 'manifest.json'})", err=True)
+    except KeyboardInterrupt:
+        typer.secho("interrupted; finished sessions are kept: run the same command again to resume", err=True)
+        raise typer.Exit(130)
+    finally:  # also after an interruption: the sessions written so far stay re-identifiable
+        write_deid_mapping(deid, deid_mapping)
+    counts = summary["counts"]
+    typer.secho(f"{counts['coded']} sessions coded, {counts['skipped']} already done (skipped), {counts['failed']} "
+                f"failed, from {batch.files} files -> {output} (manifest: {output / 'manifest.json'})", err=True)
     raise typer.Exit(batch.exit_code(strict))
 
 
@@ -249,15 +265,165 @@ def make_deidentifier(deidentify: bool, mapping: Optional[Path]):
 
 
 def write_deid_mapping(deid, path: Optional[Path]) -> None:
-    """Write the re-identification table only when the user named a file for it."""
+    """Write the re-identification table only when the user named a file for it.
+
+    An existing table there is extended, not replaced: a resumed `code` run re-codes only
+    some sessions, and the tables of the sessions it skips came from the earlier run.
+    """
     if deid is None or path is None:
         return
     import json as _json
 
     from rupture_nlp.coding_io import atomic_write_text
 
-    atomic_write_text(path, _json.dumps(deid.mappings(), indent=2, ensure_ascii=False))
+    table: dict = {}
+    if path.exists():
+        try:
+            table = _json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            typer.secho(f"error: {path}: cannot extend the existing re-identification table ({error}); "
+                        "move it away and run again", err=True, fg="red")
+            raise typer.Exit(2)
+    table.update(deid.mappings())
+    atomic_write_text(path, _json.dumps(table, indent=2, ensure_ascii=False))
     typer.secho(f"re-identification table (sensitive) -> {path}", err=True, fg="yellow")
+
+
+@app.command()
+def export(
+    coded: List[Path] = typer.Argument(..., help="Coded JSONL files or folders (output of 'rupture-nlp code')."),
+    output: Path = typer.Option(..., "-o", "--output", help="File to write (csv, jsonl, parquet) or folder (eaf)."),
+    format: str = typer.Option("csv", "--format", "-f", help="csv | jsonl | parquet | eaf (ELAN, one file a session)."),
+    deidentify: bool = typer.Option(False, "--deidentify", help=DEID_HELP),
+) -> None:
+    """Export coded sessions as a table (CSV for Excel, JSONL, Parquet) or ELAN .eaf files."""
+    from rupture_nlp.exports import MissingExtra, deidentify_transform, run_export
+
+    deid = make_deidentifier(deidentify, None)
+    try:
+        paths = run_export(coded, output, format, transforms=[deidentify_transform(deid)] if deid else [])
+    except (TranscriptError, MissingExtra, ValueError, OSError) as error:
+        typer.secho(f"error: {error}", err=True, fg="red")
+        raise typer.Exit(2)
+    typer.secho(f"{len(paths)} file(s) written -> {output}", err=True)
+
+
+@app.command()
+def sample(
+    coded: List[Path] = typer.Argument(..., help="Coded JSONL files or folders (output of 'rupture-nlp code')."),
+    uncertain: int = typer.Option(..., "--uncertain", help="How many turns to put on the sheet."),
+    output: Path = typer.Option(..., "-o", "--output", help="Coding sheet to write: .csv (UTF-8 with BOM) or .xlsx."),
+    by: str = typer.Option("margin", "--by", help="margin (1 - gap between the top two probabilities) or entropy."),
+    per_session_max: int = typer.Option(5, "--per-session-max", help="At most this many turns from one session (0 = no cap)."),
+    context: int = typer.Option(3, "--context", help="Preceding turns shown above each turn to code."),
+    blind: bool = typer.Option(False, "--blind", help="Leave out the model's own code (avoids anchoring the coder)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Data folder whose imported codes are skipped (default: the project's data/)."),
+    deidentify: bool = typer.Option(False, "--deidentify", help=DEID_HELP),
+) -> None:
+    """Write the most uncertain coded turns, spread across sessions, as a sheet for a human coder."""
+    from rupture_nlp.active import sample_sheet
+    from rupture_nlp.corpus import DATA_DIR
+    from rupture_nlp.exports import MissingExtra, deidentify_transform
+
+    deid = make_deidentifier(deidentify, None)
+    try:
+        stats = sample_sheet(coded, output, uncertain, by, per_session_max or None, context, blind, data or DATA_DIR,
+                             transforms=[deidentify_transform(deid)] if deid else [])
+    except (TranscriptError, MissingExtra, ValueError, OSError) as error:
+        typer.secho(f"error: {error}", err=True, fg="red")
+        raise typer.Exit(2)
+    typer.secho(f"{stats['items']} turns from {stats['sessions']} sessions ({stats['turns']} coded turns, "
+                f"{stats['excluded']} already imported skipped) -> {output}", err=True)
+
+
+@app.command("import")
+def import_(
+    sheet: Path = typer.Argument(..., help="A coding sheet from 'rupture-nlp sample', filled in by a human coder."),
+    source: str = typer.Option(..., "--source", help="Name of the imported source (a folder under data/imported/)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Data folder to merge into (default: the project's data/)."),
+) -> None:
+    """Check a filled coding sheet against the codebook and add its codes to the training corpus."""
+    from rupture_nlp.corpus import DATA_DIR
+    from rupture_nlp.exports import MissingExtra
+    from rupture_nlp.imported import import_sheet
+
+    try:
+        stats = import_sheet(sheet, source, data or DATA_DIR)
+    except (TranscriptError, MissingExtra, ValueError, OSError) as error:
+        typer.secho(f"error: {error}", err=True, fg="red")
+        typer.secho("nothing was imported", err=True)
+        raise typer.Exit(2)
+    typer.secho(f"{stats['coded_rows']} coded rows from {stats['sessions']} sessions: {stats['new']} new, "
+                f"{stats['changed']} changed, {stats['unchanged']} unchanged; {stats['files_written']} files written "
+                f"under {data or DATA_DIR}", err=True)
+
+@app.command()
+def agree(
+    codings: List[Path] = typer.Argument(..., help="Two or more codings: coded JSONL files or folders, CSV/TSV "
+                                         "(session, turn, code or marker/subtype/stage), ELAN .eaf."),
+    task: str = typer.Option("all", "--task", help="marker, subtype, stage or all."),
+    window_minutes: float = typer.Option(5.0, "--window-minutes", help="Segment length when turns have times."),
+    window_turns: Optional[int] = typer.Option(None, "--window-turns", help="Cut into windows of N turns instead "
+                                               "(default when turns have no times: 20)."),
+    reference: Optional[str] = typer.Option(None, "--reference", help="Coder (name or position) taken as gold: "
+                                            "per-class precision/recall/F1 of the others against it."),
+    turns: Optional[Path] = typer.Option(None, "--turns", help="Turns JSONL (from 'segment' or 'code') that places "
+                                         "ELAN annotations and gives roles and times."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the full report as JSON here."),
+    sheet: Optional[Path] = typer.Option(None, "--sheet", help="Also write each coder's 3RS segment sheet (CSV) "
+                                         "here, and session ratings beside it (<name>_sessions.csv)."),
+    bootstrap: int = typer.Option(1000, help="Session bootstrap resamples for the 95% CIs (0 = none)."),
+) -> None:
+    """Agreement among coders: kappa and per-class agreement per pair, Krippendorff's alpha, segment ICC (3RS)."""
+    import json as _json
+
+    from rupture_nlp.agree import agree as run, format_report, sheet_tables
+    from rupture_nlp.coding_io import atomic_write_text
+    from rupture_nlp.salience import write_sheet
+
+    tasks = ["marker", "subtype", "stage"] if task == "all" else [task]
+    if any(t not in ("marker", "subtype", "stage") for t in tasks):
+        raise typer.BadParameter("one of marker, subtype, stage, all", param_hint="--task")
+    if len(codings) < 2:
+        raise typer.BadParameter("give at least two codings to compare", param_hint="CODINGS")
+    try:
+        report, coders, table = run(codings, tasks, window_minutes, window_turns, reference, turns, bootstrap)
+    except TranscriptError as error:
+        typer.secho(f"error: {error}", err=True, fg="red")
+        raise typer.Exit(2)
+    except ValueError as error:
+        typer.secho(f"error: {error}", err=True, fg="red")
+        raise typer.Exit(2)
+    typer.echo(format_report(report))
+    if json_out:
+        atomic_write_text(json_out, _json.dumps(report, indent=2))
+    if sheet:
+        paths = write_sheet(sheet, *sheet_tables(coders, table, window_minutes, window_turns))
+        typer.secho(f"3RS sheet -> {paths[0]} (sessions: {paths[1]})", err=True)
+
+
+@app.command("sheet")
+def sheet_command(
+    coding: Path = typer.Argument(..., help="One coding: coded JSONL file or folder, CSV/TSV, or .eaf with --turns."),
+    output: Path = typer.Option(..., "-o", "--output", help="Segment sheet CSV; session ratings go to <name>_sessions.csv."),
+    window_minutes: float = typer.Option(5.0, "--window-minutes", help="Segment length when turns have times."),
+    window_turns: Optional[int] = typer.Option(None, "--window-turns", help="Cut into windows of N turns instead."),
+    turns: Optional[Path] = typer.Option(None, "--turns", help="Turns JSONL giving roles and times (needed for .eaf)."),
+) -> None:
+    """Write the 3RS segment sheet (1-5 salience per marker and subtype) and session ratings of one coding."""
+    from rupture_nlp.agree import load_coders, sheet_tables
+    from rupture_nlp.codes.normalize import coded_only, resolve_roles
+    from rupture_nlp.salience import write_sheet
+
+    try:
+        coders, table = load_coders([coding], turns)
+        resolve_roles([c.rows for c in coders], table)
+        coders[0].rows = coded_only(coders[0].rows)
+        paths = write_sheet(output, *sheet_tables(coders, table, window_minutes, window_turns))
+    except (TranscriptError, ValueError) as error:
+        typer.secho(f"error: {error}", err=True, fg="red")
+        raise typer.Exit(2)
+    typer.secho(f"3RS sheet -> {paths[0]} (sessions: {paths[1]})", err=True)
 
 
 def main() -> None:

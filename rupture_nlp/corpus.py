@@ -1,12 +1,14 @@
 """The project's rupture-coded corpus: codes joined to transcripts, validated, split.
 
-Two sources:
+Three sources:
 - `authored`: sessions written for the project (`data/authored/sessions/*.txt`, metadata in
   `data/authored/meta/`), codes in `data/labels/authored/<coder>/<id>.tsv`;
 - `annomi`: the public AnnoMI transcripts, whose text is never committed; codes keyed by
   (transcript_id, turn, first utterance_id) in `data/labels/annomi/<coder>/<id>.tsv` are
   joined to the text from a local copy of the upstream CSV (`annomi_dir` argument or the
-  `RUPTURE_ANNOMI_DIR` environment variable; `scripts/fetch_annomi.py` downloads it).
+  `RUPTURE_ANNOMI_DIR` environment variable; `scripts/fetch_annomi.py` downloads it);
+- `imported`: turns a human coded on an active-learning sheet (`rupture-nlp import`),
+  text in `data/imported/<name>/`, codes in `data/labels/imported/<name>/` (`rupture_nlp.imported`).
 """
 
 from __future__ import annotations
@@ -148,7 +150,9 @@ def load_annomi(coder: str = "coder_a", path: str | Path | None = None, data_dir
 
 
 def load_all(coder: str = "coder_a", annomi_path: str | Path | None = None, data_dir: Path = DATA_DIR) -> list[CodedSession]:
-    return load_authored(coder, data_dir) + load_annomi(coder, annomi_path, data_dir)
+    from rupture_nlp.imported import load_imported
+
+    return load_authored(coder, data_dir) + load_annomi(coder, annomi_path, data_dir) + load_imported(coder, data_dir)
 
 
 def load_splits(data_dir: Path = DATA_DIR) -> dict[str, str]:
@@ -158,8 +162,12 @@ def load_splits(data_dir: Path = DATA_DIR) -> dict[str, str]:
 
 def context_of(session: Session, index: int, turns: int = 4) -> list[str]:
     """The preceding turns as `role: text` (cues in brackets), oldest first."""
+    if index < len(session.turns) and session.turns[index].index == index:
+        preceding = session.turns[max(0, index - turns):index]
+    else:  # a sparse session (imported sheets hold only coded turns and their context)
+        preceding = [t for t in session.turns if index - turns <= t.index < index]
     out = []
-    for turn in session.turns[max(0, index - turns):index]:
+    for turn in preceding:
         out.append(f"{turn.role}: {render_text(turn)}")
     return out
 

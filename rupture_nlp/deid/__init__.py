@@ -96,6 +96,9 @@ class Deidentifier:
                     row["cues"] = [scrub.text(c) if isinstance(c, str) else c for c in row["cues"]]
                 if "source" in row:
                     row["source"] = None
+                prov = row.get("provenance")
+                if isinstance(prov, dict) and not str(prov.get("source") or "").startswith("sha256:"):
+                    row["provenance"] = dict(prov, source=None)  # a path can name the client
                 if isinstance(row.get("sentences"), list):
                     row["sentences"] = [scrub.text(s) for s in row["sentences"]]
                 out.append(row)
@@ -109,6 +112,20 @@ class Deidentifier:
     def mappings(self) -> dict[str, dict[str, str]]:
         """Pseudonymous session id → {placeholder: real value}. Sensitive: write only on request."""
         return dict(self._mappings)
+
+    def mapping(self, session_id: str) -> dict[str, str]:
+        """One de-identified session's table (by its pseudonymous id); empty if not seen."""
+        return dict(self._mappings.get(session_id, {}))
+
+    def add_mapping(self, session_id: str, table: dict[str, str]) -> None:
+        """Take in a table made by a copy of this object in a worker process."""
+        self._mappings[session_id] = dict(table)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled for worker processes without the tables: they never travel with the job."""
+        state = dict(self.__dict__)
+        state["_mappings"] = {}
+        return state
 
 
 def deidentify_session(session: Session, key: str | bytes | None = None) -> Session:
