@@ -1,9 +1,11 @@
 """End to end: PHI planted in one session, written in every input format, never reaches an output file.
 
 The session is coded with `code --deidentify` (tiny model) and reported with `report
---deidentify`; then every file both commands wrote (coded JSONL, manifest, HTML pages,
-summary.csv, episodes.jsonl) and every file name is scanned for each planted item, as
-written and, for phones and IDs, as bare digits.
+--deidentify`; identified coded output is also reported, exported in every format (CSV,
+JSONL, Parquet, ELAN) and sampled into coding sheets (CSV, XLSX) with `--deidentify`. Then
+every file these commands wrote (coded JSONL, manifest, HTML pages, summary.csv,
+episodes.jsonl, exports, sheets; Parquet and XLSX read back as tables) and every file name
+is scanned for each planted item, as written and, for phones and IDs, as bare digits.
 """
 
 from __future__ import annotations
@@ -91,11 +93,26 @@ def write_every_format(folder: Path) -> list[Path]:
     return list(files.values())
 
 
+def readable(path: Path) -> str:
+    """A file's contents as text: binary table formats are read back cell by cell."""
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return json.dumps(pq.read_table(path).to_pylist(), ensure_ascii=False, default=str)
+    if path.suffix == ".xlsx":
+        import openpyxl
+
+        book = openpyxl.load_workbook(path, read_only=True)
+        return "\n".join(str(cell) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True)
+                         for cell in row if cell is not None)
+    return path.read_text(encoding="utf-8")
+
+
 def leaks(folder: Path) -> list[tuple[str, str]]:
     """(file, planted item) for every planted item found in a file's name or contents."""
     found = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        text = path.name + "\n" + path.read_text(encoding="utf-8")
+        text = path.name + "\n" + readable(path)
         lowered = text.lower()
         found += [(path.name, item) for item in PLANTED if item.lower() in lowered]
     return found
@@ -125,13 +142,22 @@ def runs(tiny_model, tmp_path_factory):
     assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["report", str(coded), "-o", str(report), "--deidentify"])
     assert result.exit_code == 0, result.output
-    result = runner.invoke(app, ["code", str(inputs[0]), "-o", str(plain), "--model", str(tiny_model),
+    result = runner.invoke(app, ["code", *map(str, inputs), "-o", str(plain), "--model", str(tiny_model),
                                  "--therapist", THERAPIST, "--client", CLIENT])
     assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["report", str(plain), "-o", str(plain_report), "--deidentify",
                                  "--group-by", "therapist_name"])
     assert result.exit_code == 0, result.output
-    return {"inputs": inputs, "coded": coded, "report": report, "plain": plain, "plain_report": plain_report}
+    exports = root / "exports"
+    for fmt, target in (("csv", "turns.csv"), ("jsonl", "turns.jsonl"), ("parquet", "turns.parquet"), ("eaf", "eaf")):
+        result = runner.invoke(app, ["export", str(plain), "-o", str(exports / target), "-f", fmt, "--deidentify"])
+        assert result.exit_code == 0, result.output
+    for sheet in ("sheet.csv", "sheet.xlsx"):
+        result = runner.invoke(app, ["sample", str(plain), "--uncertain", "100", "--per-session-max", "0", "-o",
+                                     str(exports / sheet), "--data", str(root / "data"), "--deidentify"])
+        assert result.exit_code == 0, result.output
+    return {"inputs": inputs, "coded": coded, "report": report, "plain": plain, "plain_report": plain_report,
+            "exports": exports}
 
 
 def test_the_planted_session_reads_in_every_format_with_its_phi(runs):
@@ -144,8 +170,19 @@ def test_no_planted_item_reaches_any_output_of_code_or_report(runs):
     kinds = {p.name if p.suffix != ".html" or p.name == "index.html" else "session.html" for p in written}
     assert {"manifest.json", "index.html", "session.html", "summary.csv", "episodes.jsonl"} <= kinds
     assert len(list(runs["coded"].glob("deid-*.jsonl"))) == len(runs["inputs"])
-    for key in ("coded", "report", "plain_report"):
+    for key in ("coded", "report", "plain_report", "exports"):
         assert leaks(runs[key]) == [], key
+
+
+def test_every_export_format_and_the_sample_sheets_are_scanned_and_clean(runs):
+    written = sorted(p.relative_to(runs["exports"]).as_posix() for p in runs["exports"].rglob("*") if p.is_file())
+    assert {"turns.csv", "turns.jsonl", "turns.parquet", "sheet.csv", "sheet.xlsx"} <= set(written)
+    eafs = [name for name in written if name.startswith("eaf/")]
+    assert len(eafs) == len(runs["inputs"]) and all(name.startswith("eaf/deid-") for name in eafs)
+    table = readable(runs["exports"] / "turns.parquet")
+    assert "[NAME-" in table and "[PHONE-" in table  # read back for real: the scan sees the text
+    assert "[NAME-" in readable(runs["exports"] / "sheet.xlsx")
+    assert leaks(runs["exports"]) == []
 
 
 def test_coded_output_keeps_the_turns_and_marks_the_replacements(runs):
