@@ -140,6 +140,8 @@ def code(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no warnings (errors still shown)."),
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Show the progress bar even when "
                                             "stderr is not a terminal, or never (default: on a terminal only)."),
+    backend: str = typer.Option("torch", "--backend", help="Inference backend: torch (fp32), int8 (torch int8), "
+                                "onnx or onnx-int8 (ONNX Runtime; pip install 'rupture-nlp[fast]')."),
     deidentify: bool = typer.Option(False, "--deidentify", help=DEID_HELP),
     deid_mapping: Optional[Path] = typer.Option(None, "--deid-mapping", help=DEID_MAPPING_HELP),
 ) -> None:
@@ -154,8 +156,8 @@ def code(
     batch = Batch(paths, format, therapist, client, other, columns, quiet=quiet)
     deid = make_deidentifier(deidentify, deid_mapping)
     try:
-        summary = run_coding(batch, output, model, force=force, workers=workers, progress=progress, deid=deid,
-                             keep_mapping=deid_mapping is not None)
+        summary = run_coding(batch, output, model, force=force, workers=workers, progress=progress,
+                             backend=backend, deid=deid, keep_mapping=deid_mapping is not None)
     except (ModelLoadError, FatalCodingError, OutputBusyError) as error:
         typer.secho(f"error: {error}", err=True, fg="red")
         raise typer.Exit(2)
@@ -424,6 +426,55 @@ def sheet_command(
         typer.secho(f"error: {error}", err=True, fg="red")
         raise typer.Exit(2)
     typer.secho(f"3RS sheet -> {paths[0]} (sessions: {paths[1]})", err=True)
+
+
+@app.command("ray-code")
+def ray_code(
+    turns: Path = typer.Argument(..., help="Turns JSONL from 'rupture-nlp segment' (or Parquet, same columns); file or folder."),
+    output: Path = typer.Option(..., "-o", "--output", help="New folder for the coded shards and manifest.json."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Model folder (default: the model shipped in models/)."),
+    actors: int = typer.Option(2, "--actors", help="Coder actors (each loads the model once)."),
+    batch_size: int = typer.Option(64, "--batch-size", help="Turns sent to an actor at a time."),
+    cpus: float = typer.Option(1.0, "--cpus-per-actor", help="CPU cores (torch threads) per actor."),
+    out_format: str = typer.Option("jsonl", "--to", help="Output format: jsonl (as 'code' writes) or parquet."),
+    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster to join, e.g. 'auto'; default: a local Ray."),
+) -> None:
+    """Code a turns file on Ray Data (needs the ray extra): an actor pool, whole sessions kept for context."""
+    try:
+        from rupture_nlp.integrations.ray import code_corpus
+    except ImportError:
+        typer.secho("error: Ray is not installed; pip install 'rupture-nlp[ray]'", err=True, fg="red")
+        raise typer.Exit(2)
+    from rupture_nlp.model import ModelLoadError
+
+    try:
+        manifest = code_corpus(turns, output, model, actors, batch_size, out_format, cpus, address=address)
+    except (TranscriptError, ModelLoadError, FileExistsError, ValueError) as error:
+        typer.secho(f"error: {error}", err=True, fg="red")
+        raise typer.Exit(2 if isinstance(error, ModelLoadError) else 1)
+    typer.secho(f"{manifest['turns']} turns coded in {manifest['seconds']} s ({manifest['turns_per_second']} turns/s) "
+                f"-> {output} (manifest: {output / 'manifest.json'})", err=True)
+
+
+@app.command()
+def bench(
+    turns: int = typer.Option(2000, "--turns", help="Test-split turns to code (with their context)."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Model folder (default: the model shipped in models/)."),
+    quantized: Optional[str] = typer.Option(None, "--quantized", help="Quantized backend to measure: int8 or onnx-int8 "
+                                            "(default: onnx-int8 when the fast extra is installed, else int8)."),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object (turns/s per configuration) and nothing else."),
+) -> None:
+    """Measure turns/s and peak RSS of the transformers pipeline (batch 1, 32) and the engine (fp32, quantized)."""
+    import json as _json
+
+    from rupture_nlp.bench import format_table, run_bench, summary
+
+    try:
+        result = run_bench(turns, model, quantized)
+    except (OSError, ValueError, RuntimeError) as exc:
+        typer.secho(f"error: {exc}", err=True, fg="red")
+        raise typer.Exit(2)
+    typer.echo(_json.dumps(summary(result)) if json_out else format_table(result))
 
 
 def main() -> None:

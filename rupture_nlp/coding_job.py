@@ -123,7 +123,7 @@ def _code_deid_session(path: Path, session, index: int, key: str, settings: JobS
     entry: dict[str, Any] = {"session_id": deid.session_id(session.session_id), "input": prov["source"],
                              "turns": len(session.turns), "warnings": []}
     try:
-        previous, found = find_current_deid(settings.out_dir, prov, len(session.turns), settings.run)
+        previous, found = find_current_deid(settings.out_dir, prov, settings.run)
         if previous is not None and not settings.force and is_current(found, prov, len(session.turns)):
             return dict(entry, session_id=found.session_id, status="skipped", output=str(previous))
         codings = get_coder().code(session)  # on the real text: the codes do not depend on --deidentify

@@ -45,11 +45,11 @@ __all__ = ["FatalCodingError", "file_digest", "model_fingerprint", "run_coding"]
 MANIFEST_EVERY = 2.0  # seconds between manifest snapshots
 
 
-def load_transformer(folder: Path):
+def load_transformer(folder: Path, backend: str = "torch"):
     """The default coder factory (module-level so worker processes can unpickle it)."""
     from rupture_nlp.model import TransformerCoder
 
-    return TransformerCoder.load(folder)
+    return TransformerCoder.load(folder, backend=backend)
 
 
 class LazyCoder:
@@ -148,12 +148,14 @@ class Progress:
 
 def run_coding(batch, output: Path, model_dir: Path | None = None, coder=None, *, force: bool = False,
                workers: int = 1, progress: bool | None = None, coder_factory: Callable[[], Any] | None = None,
-               fingerprint: str | None = None, deid=None, keep_mapping: bool = False) -> dict:
+               fingerprint: str | None = None, backend: str = "torch", deid=None, keep_mapping: bool = False) -> dict:
     """Code every session of `batch` (a cli.Batch) into `output`; returns the manifest.
 
     `coder` (an already loaded coder) or `coder_factory` (a picklable callable that loads
     one, run once per worker) replace loading `model_dir`; with `coder` given, coding runs
-    in this process whatever `workers` says. `fingerprint` replaces the model folder's hash
+    in this process whatever `workers` says. `backend` is the inference backend of the default
+    loader (`rupture_nlp.backends`); a backend other than torch fp32 is part of the model
+    fingerprint, so switching backend redoes the sessions. `fingerprint` replaces the model folder's hash
     in the provenance. `deid` (a `rupture_nlp.deid.Deidentifier`) de-identifies every output,
     the manifest and the messages; `keep_mapping` collects its placeholder tables (from the
     workers too) into `deid.mappings()`.
@@ -162,8 +164,8 @@ def run_coding(batch, output: Path, model_dir: Path | None = None, coder=None, *
 
     output = Path(output)
     folder = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
-    factory = coder_factory or functools.partial(load_transformer, folder)
-    fingerprint = fingerprint or model_fingerprint(folder)
+    factory = coder_factory or functools.partial(load_transformer, folder, backend)
+    fingerprint = fingerprint or model_fingerprint(folder) + ("" if backend == "torch" else f"+{backend}")
     try:
         files = list(dict.fromkeys(expand_paths(batch.paths, batch.fmt)))
     except TranscriptError as error:  # e.g. an unknown --format
@@ -177,7 +179,8 @@ def run_coding(batch, output: Path, model_dir: Path | None = None, coder=None, *
     workers = max(1, min(workers, len(files)))
     with lock_output(output):
         stale = clean_stale_temps(output)
-        manifest = Manifest(output / "manifest.json", {"path": str(folder), "fingerprint": fingerprint}, workers, force)
+        manifest = Manifest(output / "manifest.json", {"path": str(folder), "fingerprint": fingerprint,
+                                                       "backend": getattr(coder, "backend", backend)}, workers, force)
         manifest.data["stale_temp_files_removed"] = stale
         if deid is not None:
             manifest.data["deidentified"] = {"detectors": deid.detectors,

@@ -20,8 +20,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from rupture_nlp.backends import BackendError, Runner, TorchRunner, make_runner
 from rupture_nlp.coder import TurnCoder
 from rupture_nlp.labels import MARKERS, STAGES, SUBTYPES
+from rupture_nlp.threads import configure_threads
 
 import os
 
@@ -58,9 +60,15 @@ class RuptureNet(nn.Module):
 
 
 def encode(tokenizer, records: list[dict], max_length: int) -> list[dict[str, list[int]]]:
-    """Token ids per record: [CLS] target [SEP] context (left-truncated) [SEP]."""
-    targets = tokenizer([f"{r['role']}: {r['text']}" for r in records], add_special_tokens=False)["input_ids"]
-    contexts = tokenizer([" | ".join(r["context"]) for r in records], add_special_tokens=False)["input_ids"]
+    """Token ids per record: [CLS] target [SEP] context (left-truncated) [SEP].
+
+    Targets and contexts go to the fast tokenizer in one batched call (it tokenizes in
+    parallel in Rust); truncation is ours, after tokenizing, so it cannot cut the target.
+    """
+    texts = [f"{r['role']}: {r['text']}" for r in records] + [" | ".join(r["context"]) for r in records]
+    ids = tokenizer(texts, add_special_tokens=False, return_attention_mask=False, return_token_type_ids=False,
+                    verbose=False)["input_ids"]
+    targets, contexts = ids[: len(records)], ids[len(records):]
     cls, sep = tokenizer.cls_token_id, tokenizer.sep_token_id
     out = []
     for target, context in zip(targets, contexts):
@@ -73,25 +81,51 @@ def encode(tokenizer, records: list[dict], max_length: int) -> list[dict[str, li
     return out
 
 
-def collate(items: list[dict[str, list[int]]], pad_id: int) -> dict[str, torch.Tensor]:
-    """Pad a batch to its own longest item (dynamic padding)."""
+def pad_batch(items: list[dict[str, list[int]]], pad_id: int) -> dict[str, np.ndarray]:
+    """Pad a batch to its own longest item (dynamic padding), as int64 numpy arrays.
+
+    Numpy rather than torch so one batch feeds any backend (torch wraps it without a copy).
+    """
     width = max(len(i["input_ids"]) for i in items)
-    ids = torch.full((len(items), width), pad_id, dtype=torch.long)
-    types = torch.zeros((len(items), width), dtype=torch.long)
-    mask = torch.zeros((len(items), width), dtype=torch.long)
+    ids = np.full((len(items), width), pad_id, dtype=np.int64)
+    types = np.zeros((len(items), width), dtype=np.int64)
+    mask = np.zeros((len(items), width), dtype=np.int64)
     for k, item in enumerate(items):
         n = len(item["input_ids"])
-        ids[k, :n] = torch.tensor(item["input_ids"])
-        types[k, :n] = torch.tensor(item["token_type_ids"])
+        ids[k, :n] = item["input_ids"]
+        types[k, :n] = item["token_type_ids"]
         mask[k, :n] = 1
     return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+
+
+def collate(items: list[dict[str, list[int]]], pad_id: int) -> dict[str, torch.Tensor]:
+    """`pad_batch` as torch tensors (for training)."""
+    return {k: torch.from_numpy(v) for k, v in pad_batch(items, pad_id).items()}
+
+
+def token_batches(lengths: list[int], budget: int) -> list[list[int]]:
+    """Indices grouped into batches of similar length whose padded size stays within `budget` tokens.
+
+    Sorting by length first means padding is small, so the budget buys real tokens.
+    """
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    batches: list[list[int]] = []
+    for i in order:  # ascending lengths: the newest item is the widest of its batch
+        if batches and lengths[i] * (len(batches[-1]) + 1) <= budget:
+            batches[-1].append(i)
+        else:
+            batches.append([i])
+    return batches
 
 
 class TransformerCoder(TurnCoder):
     """A fine-tuned encoder with marker, subtype and stage heads (see module doc)."""
 
-    def __init__(self, net: RuptureNet, tokenizer, config: dict) -> None:
+    def __init__(self, net: RuptureNet, tokenizer, config: dict, runner: Runner | None = None,
+                 backend: str = "torch") -> None:
         self.net = net.eval()
+        self.runner = runner or TorchRunner(self.net)
+        self.backend = backend
         self.tokenizer = tokenizer
         self.config = config
         self.max_length = int(config.get("max_length", 128))
@@ -100,36 +134,37 @@ class TransformerCoder(TurnCoder):
         self.marker_bias = np.array(config["marker_bias"]) if config.get("marker_bias") else None
         self.stage_bias = np.array(config["stage_bias"]) if config.get("stage_bias") else None
         self.batch_tokens = int(config.get("batch_tokens", 4096))
+        # Optional TF-IDF companion blended into the probabilities (see rupture_nlp.lexical).
+        self.lexical = None
+        self.lexical_weight = float(config.get("lexical_weight") or 0.0)
 
     def fit(self, records, labels=None, subtypes=None):
         raise NotImplementedError("train with rupture_nlp.train.train (pip install 'rupture-nlp[train]')")
 
-    @torch.inference_mode()
     def logits(self, records: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Raw head outputs, computed in length-sorted batches under a token budget."""
+        """Raw head outputs, computed by the backend in length-sorted batches under a token budget."""
         encoded = encode(self.tokenizer, records, self.max_length)
-        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]["input_ids"]))
-        outs = [np.zeros((len(records), n), dtype=np.float32) for n in (len(MARKERS), len(SUBTYPES), len(STAGES))]
-        start = 0
-        while start < len(order):
-            end = start + 1
-            while end < len(order) and len(encoded[order[end]]["input_ids"]) * (end - start + 1) <= self.batch_tokens:
-                end += 1
-            rows = order[start:end]
-            batch = collate([encoded[i] for i in rows], self.tokenizer.pad_token_id)
-            for out, head in zip(outs, self.net(**batch)):
-                out[rows] = head.float().numpy()
-            start = end
+        outs = [np.empty((len(records), n), dtype=np.float32) for n in (len(MARKERS), len(SUBTYPES), len(STAGES))]
+        for rows in token_batches([len(e["input_ids"]) for e in encoded], self.batch_tokens):
+            heads = self.runner(pad_batch([encoded[i] for i in rows], self.tokenizer.pad_token_id))
+            for out, head in zip(outs, heads):
+                out[rows] = head
         return tuple(outs)
 
     def _heads(self, records):
         m, s, t = self.logits(records)
         temp = self.temperatures
-        return _softmax(m / temp["marker"]), _softmax(s / temp["subtype"]), _softmax(t / temp["stage"])
+        heads = _softmax(m / temp["marker"]), _softmax(s / temp["subtype"]), _softmax(t / temp["stage"])
+        if self.lexical is not None and self.lexical_weight > 0:
+            from rupture_nlp.lexical import blend
+
+            heads = blend(heads, self.lexical._heads(records), self.lexical_weight)
+        return heads
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> "TransformerCoder":
-        """Load a checkpoint folder (default: the model shipped in `models/`)."""
+    def load(cls, path: str | Path | None = None, backend: str = "torch") -> "TransformerCoder":
+        """Load a checkpoint folder (default: the model shipped in `models/`) to run on `backend`
+        (one of `rupture_nlp.backends.BACKENDS`)."""
         from safetensors.torch import load_file
         from transformers import AutoConfig, AutoModel, AutoTokenizer
 
@@ -154,8 +189,20 @@ class TransformerCoder(TurnCoder):
         except Exception as exc:
             raise ModelLoadError(f"{folder}: cannot load the model ({type(exc).__name__}: {exc}); "
                                  "the checkpoint may be corrupt: re-install or retrain it") from None
-        torch.set_num_threads(max(1, torch.get_num_threads()))
-        return cls(net, tokenizer, config)
+        configure_threads()
+        try:
+            runner = make_runner(backend, net, folder)
+        except BackendError as exc:
+            raise ModelLoadError(str(exc)) from None
+        coder = cls(net, tokenizer, config, runner, backend)
+        if coder.lexical_weight > 0:
+            from rupture_nlp.lexical import LexicalLoadError, load_lexical
+
+            try:
+                coder.lexical = load_lexical(folder)
+            except LexicalLoadError as exc:
+                raise ModelLoadError(str(exc)) from None
+        return coder
 
     def save(self, path: str | Path, card: str | None = None) -> None:
         from safetensors.torch import save_file
@@ -170,6 +217,13 @@ class TransformerCoder(TurnCoder):
         config = dict(self.config, temperatures=self.temperatures,
                       marker_bias=None if self.marker_bias is None else [float(x) for x in self.marker_bias],
                       stage_bias=None if self.stage_bias is None else [float(x) for x in self.stage_bias])
+        if self.lexical is not None and self.lexical_weight > 0:
+            from rupture_nlp.lexical import save_lexical
+
+            save_lexical(self.lexical, folder)
+            config["lexical_weight"] = self.lexical_weight
+        else:
+            config["lexical_weight"] = 0.0
         (folder / RUPTURE_CONFIG).write_text(json.dumps(config, indent=2))
         if card:
             (folder / "README.md").write_text(card)

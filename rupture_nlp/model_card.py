@@ -27,8 +27,12 @@ thinly are less reliable (see per-group figures).
   (marker 3-way, subtype 14-way, stage 7-way); weights stored fp16 (safetensors)
 - input: `role: text [cues: …]` of the target turn, then the previous {{ config.context_turns }}
   turns as a second segment truncated from the left; max {{ config.max_length }} tokens
-- calibration: temperatures fitted on dev {{ temps }}; decision offsets tuned on dev
-  (marker {{ config.marker_bias }}, stage {{ config.stage_bias }})
+- lexical companion: {% if config.lexical_weight %}the TF-IDF + logistic-regression coder trained on
+  the same split (`lexical.skops`), its probabilities blended in with weight
+  {{ config.lexical_weight }} (chosen on dev: the two make different mistakes; the encoder alone
+  is reported below){% else %}none (dev did not favour blending one in){% endif %}
+- calibration: temperatures fitted on dev {{ temps }}; decision offsets tuned on dev and kept
+  only if they also help held-out dev sessions (marker {{ config.marker_bias }}, stage {{ config.stage_bias }})
 - training: {{ args.epochs }} epochs, batch {{ args.batch_size }}, lr {{ args.learning_rate }}
   (heads {{ args.head_learning_rate }}), seed {{ args.seed }}, AnnoMI `none` turns kept at
   {{ args.none_keep }} per epoch; {{ "%.1f"|format(seconds / 60) }} minutes on a 2-core CPU
@@ -45,13 +49,16 @@ Turns: {{ sizes }}.
 {% for name, m in rows %}| {{ name }} | {{ m.marker.macro_f1|f3 }} {{ ci(m.marker) }} | {{ m.marker.kappa|f3 }} | {{ pc(m.marker, 'confrontation', 'f1') }} | {{ pc(m.marker, 'withdrawal', 'f1') }} | {{ m.stage.macro_f1|f3 if m.stage else '–' }} | {{ pc(m.stage, 'antagonizing', 'recall') }} |
 {% endfor %}
 
-### Per class (transformer, all test turns)
+"shipped coder" is what `rupture-nlp code` runs; "encoder alone" is the fine-tuned encoder
+without the lexical companion and without offsets.
+
+### Per class (shipped coder, all test turns)
 | head | class | precision | recall | F1 | n |
 |---|---|---|---|---|---|
 {% for head in ('marker', 'stage') %}{% for label, m in all[head].per_class.items() %}| {{ head }} | {{ label }} | {{ m.precision|f3 }} | {{ m.recall|f3 }} | {{ m.f1|f3 }} | {{ m.support }} |
 {% endfor %}{% endfor %}
 
-### By source and dialect group (transformer)
+### By source and dialect group (shipped coder)
 | group | client turns | client macro-F1 | stage macro-F1 |
 |---|---|---|---|
 {% for kind, groups in groups %}{% for g, m in groups.items() %}| {{ kind }}: {{ g }} | {{ m.marker.n if m.marker else 0 }} | {{ m.marker.macro_f1|f3 if m.marker else '–' }} | {{ m.stage.macro_f1|f3 if m.stage else '–' }} |
@@ -103,7 +110,10 @@ def render_card(config: dict, metrics: dict, parts: dict) -> str:
         return f"{m['per_class'][label][key]:.3f}"
 
     t, b = metrics["transformer"], metrics["baseline"]
-    rows = [("transformer", t["all"]), ("baseline (TF-IDF + LR)", b["all"])]
+    rows = [("shipped coder", t["all"])]
+    if "encoder_only" in metrics:
+        rows.append(("encoder alone", metrics["encoder_only"]["all"]))
+    rows.append(("baseline (TF-IDF + LR)", b["all"]))
     sizes = ", ".join(f"{k} {len(v) if isinstance(v, list) else v}" for k, v in parts.items())
     temps = {k: round(v, 2) for k, v in config.get("temperatures", {}).items()}
     return env.from_string(CARD).render(

@@ -145,7 +145,7 @@ def _deid_outputs(out_dir: str, run: str) -> dict[tuple[str, int], tuple[Path, E
     return index
 
 
-def find_current_deid(out_dir: Path, prov: dict[str, Any], turns: int, run: str) -> tuple[Path | None, ExistingOutput | None]:
+def find_current_deid(out_dir: Path, prov: dict[str, Any], run: str) -> tuple[Path | None, ExistingOutput | None]:
     """The earlier de-identified output of this input's session `prov['session_index']`, if any.
 
     Returns (path, what it records); the caller skips it when the model matches and it is

@@ -3,6 +3,7 @@ both on the test split (per class, per source, per dialect group) and write the 
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from collections import defaultdict
@@ -51,10 +52,16 @@ def test_metrics(coder, records: list[dict]) -> dict:
     return result
 
 
+def encoder_alone(coder):
+    """The same fine-tuned encoder without its lexical companion and decision offsets (a component figure)."""
+    alone = copy.copy(coder)
+    alone.lexical, alone.lexical_weight, alone.marker_bias, alone.stage_bias = None, 0.0, None, None
+    return alone
+
+
 def train_and_report(output: Path, base: Path | None, epochs: int, max_length: int, annomi: Path | None, seed: int,
                      log=print, context_turns: int = 3, learning_rate: float = 1e-4) -> dict:
     from rupture_nlp.baseline import BaselineCoder
-    from rupture_nlp.model_card import render_card
     from rupture_nlp.train import TrainingArguments, train
 
     parts = split_records(annomi, context_turns)
@@ -64,8 +71,16 @@ def train_and_report(output: Path, base: Path | None, epochs: int, max_length: i
     log(f"baseline fitted in {time.time() - t0:.0f}s")
     args = TrainingArguments(epochs=epochs, max_length=max_length, seed=seed, context_turns=context_turns,
                              learning_rate=learning_rate)
-    coder = train(parts["train"], parts["dev"], None, base, args, log=log)
+    coder = train(parts["train"], parts["dev"], None, base, args, log=log, lexical=baseline)
+    return report_and_save(coder, baseline, parts, output, log)
+
+
+def report_and_save(coder, baseline, parts: dict[str, list[dict]], output: Path, log=print) -> dict:
+    """Test-split metrics of the shipped coder, its encoder alone and the baseline; card, weights, metrics.json."""
+    from rupture_nlp.model_card import render_card
+
     metrics = {"transformer": test_metrics(coder, parts["test"]), "baseline": test_metrics(baseline, parts["test"]),
+               "encoder_only": test_metrics(encoder_alone(coder), parts["test"]),
                "training_seconds": coder.config["training_seconds"],
                "split_sizes": {k: len(v) for k, v in parts.items()}}
     coder.config["metrics_test"] = {
@@ -73,6 +88,7 @@ def train_and_report(output: Path, base: Path | None, epochs: int, max_length: i
         "client_kappa": metrics["transformer"]["all"]["marker"]["kappa"],
         "stage_macro_f1": metrics["transformer"]["all"]["stage"]["macro_f1"],
         "baseline_client_macro_f1": metrics["baseline"]["all"]["marker"]["macro_f1"],
+        "encoder_only_client_macro_f1": metrics["encoder_only"]["all"]["marker"]["macro_f1"],
     }
     coder.save(output, card=render_card(coder.config, metrics, parts))
     (output / "metrics.json").write_text(json.dumps(metrics, indent=1))

@@ -11,7 +11,7 @@ derived from the double-coded human turn codes with the same rule as the model's
        (`models/rupture-minilm`) on the test-split sessions (`data/splits.json`);
        the model's salience comes from its marker probabilities.
 Each with a 95 % session-bootstrap CI, beside published 3RS reliability (session-level
-ICC .85-.98, Eubanks et al. 2019). Figures are copied into docs/i8-agree.md.
+ICC .85-.98, Eubanks et al. 2019). Figures are copied into docs/agreement.md.
 Usage: RUPTURE_ANNOMI_DIR=/work/shared/corpora/annomi python scripts/segment_agreement.py [--bootstrap 1000]
 """
 

@@ -1,0 +1,254 @@
+"""`rupture-nlp bench`: how fast the coder runs, against the stock `transformers` pipeline.
+
+On one fixed set of turns (by default 2,000 test-split turns with their context — the
+records the model reads; authored sessions only when AnnoMI is absent), each configuration
+runs in its own subprocess, so its peak RSS is its own:
+
+- `pipeline_b1` / `pipeline_b32`: a `text-classification` pipeline, batch size 1 / 32, over
+  the same checkpoint wrapped as a `PreTrainedModel`; its `preprocess` calls our `encode`
+  for its one turn, so it sees the same strings, max length and truncation;
+- `engine`: `TransformerCoder.logits` with the fp32 torch backend (one tokenizer call,
+  length-sorted batches under a token budget, dynamic padding);
+- `engine_quantized`: the same engine on a quantized backend.
+
+Speed is turns per second, tokenization included. The CPU's limit is estimated as the
+model's FLOPs per turn (from the real token counts) times turns/s over the FLOP/s of a large
+fp32 `torch.mm` with the same threads: the fraction says how much of the machine the best
+engine uses (an int8 backend can pass 1.0, as int8 kernels beat fp32 FLOP/s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CONFIGS = ("pipeline_b1", "pipeline_b32", "engine", "engine_quantized")
+JSON_KEYS = ("turns", "pipeline_b1", "pipeline_b32", "engine", "engine_quantized", "limit_fraction", "peak_rss_mb")
+
+
+def default_quantized() -> str:
+    """The quantized backend to measure: ONNX Runtime int8 when the `fast` extra is there, else torch int8."""
+    import importlib.util
+
+    return "onnx-int8" if all(importlib.util.find_spec(m) for m in ("onnxruntime", "onnx", "onnxscript")) else "int8"
+
+
+def bench_records(turns: int, context_turns: int) -> tuple[list[dict], str]:
+    """`turns` test-split records (repeated in order if the split is smaller) and where they came from."""
+    from rupture_nlp.corpus import annomi_dir
+    from rupture_nlp.training_run import split_records
+
+    test = split_records(None, context_turns)["test"]
+    if not test:
+        raise ValueError("no test-split turns found (data/splits.json and data/authored/ are needed)")
+    source = "test split (authored + AnnoMI)" if annomi_dir() else "test split (authored sessions only; AnnoMI absent)"
+    records = [test[i % len(test)] for i in range(turns)]
+    return [{"role": r["role"], "text": r["text"], "context": r["context"]} for r in records], source
+
+
+def model_flops(encoder_config, lengths: list[int], head_outputs: int) -> float:
+    """Mean FLOPs a turn: 2 × matmul parameters × tokens + attention scores and mixing (4 × L² × hidden a layer)."""
+    h, f, layers = encoder_config.hidden_size, encoder_config.intermediate_size, encoder_config.num_hidden_layers
+    matmul_params = layers * (4 * h * h + 2 * h * f)
+    total = sum(2 * matmul_params * n + layers * 4 * n * n * h + 2 * h * head_outputs for n in lengths)
+    return total / max(1, len(lengths))
+
+
+def matmul_flops(size: int = 2048, seconds: float = 2.0) -> float:
+    """Dense fp32 FLOP/s of `torch.mm` on size×size matrices with the current thread count (best of repeats)."""
+    import torch
+
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    torch.mm(a, b)
+    best, deadline = 0.0, time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        start = time.perf_counter()
+        torch.mm(a, b)
+        best = max(best, 2 * size ** 3 / (time.perf_counter() - start))
+    return best
+
+
+def rupture_pipeline(coder, batch_size: int):
+    """A stock `text-classification` pipeline over the coder's network (same weights and inputs)."""
+    import copy
+
+    import torch
+    from transformers import PreTrainedModel, TextClassificationPipeline
+    from transformers.modeling_outputs import SequenceClassifierOutput
+
+    from rupture_nlp.labels import MARKERS
+    from rupture_nlp.model import encode
+
+    config = copy.deepcopy(coder.net.encoder.config)
+    config.num_labels = len(MARKERS)
+    config.id2label, config.label2id = dict(enumerate(MARKERS)), {m: i for i, m in enumerate(MARKERS)}
+
+    class RuptureForClassification(PreTrainedModel):
+        config_class = type(config)
+        base_model_prefix = "net"
+        _supports_sdpa = True
+
+        def __init__(self, config, net=None) -> None:
+            super().__init__(config)
+            self.net = net
+
+        def forward(self, input_ids, attention_mask, token_type_ids=None, **_):
+            marker, _, _ = self.net(input_ids, attention_mask, token_type_ids)  # all three heads run, as in the engine
+            return SequenceClassifierOutput(logits=marker)
+
+    class RupturePipeline(TextClassificationPipeline):
+        def preprocess(self, inputs, **_):
+            item = encode(self.tokenizer, [inputs], coder.max_length)[0]
+            ids = torch.tensor([item["input_ids"]])
+            return {"input_ids": ids, "attention_mask": torch.ones_like(ids),
+                    "token_type_ids": torch.tensor([item["token_type_ids"]])}
+
+    model = RuptureForClassification(config, coder.net).eval()
+    return RupturePipeline(model=model, tokenizer=coder.tokenizer, batch_size=batch_size)
+
+
+def run_config(name: str, records: list[dict], model: str | None, quantized: str) -> dict:
+    """Time one configuration in this process: load, warm up on a few turns, then code all turns."""
+    from rupture_nlp.model import TransformerCoder
+
+    backend = quantized if name == "engine_quantized" else "torch"
+    coder = TransformerCoder.load(model, backend=backend)
+    if name.startswith("pipeline"):
+        pipe = rupture_pipeline(coder, 1 if name == "pipeline_b1" else 32)
+        run = lambda recs: pipe(recs, function_to_apply="none")  # noqa: E731
+    else:
+        run = coder.logits
+    run(records[:32])
+    start = time.perf_counter()
+    run(records)
+    seconds = time.perf_counter() - start
+    return {"turns_per_s": len(records) / seconds, "seconds": seconds, "backend": backend,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def child(argv: list[str]) -> None:
+    """Entry point of one measuring subprocess: writes its result as JSON to --out."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("config", choices=CONFIGS + ("limit", "prepare"))
+    parser.add_argument("--inputs", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--quantized", required=True)
+    args = parser.parse_args(argv)
+    from rupture_nlp.model import TransformerCoder, encode
+    from rupture_nlp.threads import configure_threads
+
+    records = json.loads(Path(args.inputs).read_text())
+    if args.config == "prepare":  # build any cached export now, so no timed child pays for it
+        coder = TransformerCoder.load(args.model, backend=args.quantized)
+        lengths = [len(e["input_ids"]) for e in encode(coder.tokenizer, records, coder.max_length)]
+        outputs = coder.net.marker.out_features + coder.net.subtype.out_features + coder.net.stage.out_features
+        result = {"flops_per_turn": model_flops(coder.net.encoder.config, lengths, outputs),
+                  "mean_tokens": sum(lengths) / len(lengths), "threads": configure_threads()}
+    elif args.config == "limit":
+        result = {"matmul_flops": matmul_flops(), "threads": configure_threads()}
+    else:
+        result = run_config(args.config, records, args.model, args.quantized)
+    Path(args.out).write_text(json.dumps(result))
+
+
+def _spawn(config: str, inputs: Path, model: str | None, quantized: str) -> dict:
+    package_root = str(Path(__file__).resolve().parents[1])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
+    out = inputs.with_name(f"{config}.json")
+    command = [sys.executable, "-m", "rupture_nlp.bench", config, "--inputs", str(inputs), "--out", str(out),
+               "--quantized", quantized] + (["--model", str(model)] if model else [])
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        tail = "\n".join(done.stderr.strip().splitlines()[-8:])
+        raise RuntimeError(f"benchmark configuration {config} failed (exit {done.returncode}):\n{tail}")
+    return json.loads(out.read_text())
+
+
+def run_bench(turns: int = 2000, model: str | Path | None = None, quantized: str | None = None, log=None) -> dict:
+    """Run every configuration in its own subprocess on the same records; returns all figures."""
+    from rupture_nlp.model import DEFAULT_MODEL_DIR, RUPTURE_CONFIG
+
+    log = log or (lambda message: print(message, file=sys.stderr))
+    quantized = quantized or default_quantized()
+    folder = Path(model) if model else DEFAULT_MODEL_DIR
+    context_turns = int(json.loads((folder / RUPTURE_CONFIG).read_text()).get("context_turns", 4))
+    records, source = bench_records(turns, context_turns)
+    with tempfile.TemporaryDirectory(prefix="rupture-bench-") as scratch:
+        inputs = Path(scratch) / "inputs.json"
+        inputs.write_text(json.dumps(records))
+        log(f"{turns} turns from the {source}; quantized backend: {quantized}")
+        prepared = _spawn("prepare", inputs, model, quantized)
+        runs = {}
+        for config in CONFIGS:
+            runs[config] = _spawn(config, inputs, model, quantized)
+            log(f"{config:17} {runs[config]['turns_per_s']:8.1f} turns/s  peak RSS {runs[config]['peak_rss_mb']:6.0f} MB")
+        limit = _spawn("limit", inputs, model, quantized)
+    best = max(runs["engine"]["turns_per_s"], runs["engine_quantized"]["turns_per_s"])
+    return {"turns": turns, "source": source, "quantized_backend": quantized, "threads": limit["threads"],
+            "mean_tokens": prepared["mean_tokens"], "flops_per_turn": prepared["flops_per_turn"],
+            "matmul_flops": limit["matmul_flops"], "runs": runs,
+            "limit_fraction": prepared["flops_per_turn"] * best / limit["matmul_flops"],
+            "peak_rss_mb": max(r["peak_rss_mb"] for r in runs.values())}
+
+
+def summary(result: dict) -> dict:
+    """The one JSON object `--json` prints (turns/s a configuration)."""
+    out = {"turns": result["turns"]}
+    out.update({config: round(result["runs"][config]["turns_per_s"], 2) for config in CONFIGS})
+    out["limit_fraction"] = round(result["limit_fraction"], 4)
+    out["peak_rss_mb"] = round(result["peak_rss_mb"], 1)
+    return {key: out[key] for key in JSON_KEYS}
+
+
+def format_table(result: dict) -> str:
+    """The per-configuration table, the speed ratios and the FLOP estimate, as text."""
+    import pandas as pd
+
+    runs = result["runs"]
+    table = pd.DataFrame({config: {"turns/s": round(r["turns_per_s"], 1), "seconds": round(r["seconds"], 1),
+                                   "backend": r["backend"] if config.startswith("engine") else "torch (pipeline)",
+                                   "peak RSS MB": round(r["peak_rss_mb"])}
+                          for config, r in runs.items()}).T
+    speed = {config: r["turns_per_s"] for config, r in runs.items()}
+    lines = [
+        f"{result['turns']} turns from the {result['source']}, mean {result['mean_tokens']:.1f} tokens a turn, "
+        f"{result['threads']} threads",
+        table.to_string(),
+        "",
+        f"engine / pipeline b1:        {speed['engine'] / speed['pipeline_b1']:.2f}x",
+        f"engine / pipeline b32:       {speed['engine'] / speed['pipeline_b32']:.2f}x",
+        f"quantized / engine fp32:     {speed['engine_quantized'] / speed['engine']:.2f}x  ({result['quantized_backend']})",
+        f"model: {result['flops_per_turn'] / 1e9:.3f} GFLOP a turn; torch.mm fp32: {result['matmul_flops'] / 1e9:.1f} GFLOP/s",
+        f"engine fp32 reaches {result['flops_per_turn'] * speed['engine'] / result['matmul_flops']:.1%} of it; "
+        f"best engine {result['limit_fraction']:.1%}",
+        f"peak RSS (max over configurations): {result['peak_rss_mb']:.0f} MB",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python scripts/bench.py` / `python -m rupture_nlp.bench`: the same options as `rupture-nlp bench`."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in CONFIGS + ("limit", "prepare"):
+        return child(argv)
+    parser = argparse.ArgumentParser(description="Benchmark the coder against the transformers pipeline.")
+    parser.add_argument("--turns", type=int, default=2000, help="turns to code (default 2000)")
+    parser.add_argument("--model", default=None, help="model folder (default: the shipped model)")
+    parser.add_argument("--quantized", default=None, help="quantized backend: int8 or onnx-int8 (default: onnx-int8 "
+                        "when the fast extra is installed)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object and nothing else on stdout")
+    args = parser.parse_args(argv)
+    result = run_bench(args.turns, args.model, args.quantized)
+    print(json.dumps(summary(result)) if args.json else format_table(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""The lexical companion blended into the transformer coder, and the guarded decision offsets."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from rupture_nlp.baseline import BaselineCoder
+from rupture_nlp.lexical import LEXICAL_FILE, blend
+from rupture_nlp.model import ModelLoadError, TransformerCoder
+from rupture_nlp.train import TrainingArguments, choose_lexical_weight, train, tune_bias_guarded
+
+from tiny_model import make_tiny_base, toy_records
+
+
+@pytest.fixture(scope="module")
+def blended(tmp_path_factory):
+    """A tiny encoder trained for one step (so it is near chance) with a baseline that learns the toy signal."""
+    base = make_tiny_base(tmp_path_factory.mktemp("base"))
+    out = tmp_path_factory.mktemp("model") / "tiny"
+    records = toy_records()
+    lexical = BaselineCoder().fit(records * 2)
+    args = TrainingArguments(epochs=1, batch_size=8, learning_rate=1e-6, head_learning_rate=1e-6, max_length=48, threads=1)
+    coder = train(records, records, out, base, args, log=lambda *_: None, lexical=lexical)
+    return coder, out, records, lexical
+
+
+def test_dev_chooses_the_companion_when_the_encoder_is_near_chance(blended):
+    coder, out, records, _ = blended
+    assert coder.lexical_weight > 0 and (out / LEXICAL_FILE).is_file()
+    assert json.loads((out / "rupture_config.json").read_text())["lexical_weight"] == coder.lexical_weight
+
+
+def test_blended_model_reloads_with_its_companion_and_predicts_the_same(blended):
+    coder, out, records, _ = blended
+    again = TransformerCoder.load(out)
+    assert again.lexical is not None
+    np.testing.assert_allclose(again.predict_proba(records), coder.predict_proba(records), atol=2e-2)
+    np.testing.assert_allclose(again.predict_proba(records).sum(axis=1), 1.0, atol=1e-6)
+
+
+def test_blend_is_the_weighted_mean_of_the_two_coders(blended):
+    coder, _, records, lexical = blended
+    w = coder.lexical_weight
+    coder.lexical_weight = 0.0
+    encoder = coder._heads(records)
+    coder.lexical_weight = w
+    mixed = coder._heads(records)
+    expected = blend(encoder, lexical._heads(records), w)
+    for got, want in zip(mixed, expected):
+        np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+def test_a_corrupt_companion_is_a_clear_load_error(blended, tmp_path):
+    _, out, _, _ = blended
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for item in out.iterdir():
+        (broken / item.name).write_bytes(item.read_bytes())
+    (broken / LEXICAL_FILE).write_bytes(b"not a skops archive")
+    with pytest.raises(ModelLoadError, match="lexical companion"):
+        TransformerCoder.load(broken)
+
+
+def test_weight_grid_prefers_the_better_coder_and_zero_on_ties():
+    gold = np.array([0, 1, 2, 0, 1, 2])
+    perfect = np.eye(3)[gold]
+    useless = np.full((6, 3), 1 / 3) + np.array([0.01, 0, 0])  # always predicts class 0
+    assert choose_lexical_weight((useless, useless), (perfect, perfect), (gold, gold)) > 0
+    assert choose_lexical_weight((perfect, perfect), (useless, useless), (gold, gold)) == 0.0
+
+
+def test_offsets_are_dropped_when_they_only_fit_noise():
+    rng = np.random.default_rng(0)
+    gold = rng.integers(0, 3, 400)
+    probs = rng.dirichlet(np.ones(3), 400)  # unrelated to gold: any offset gain is noise
+    sessions = [f"s{i // 10}" for i in range(400)]
+    assert not tune_bias_guarded(probs, gold, sessions).any()
+
+
+def test_offsets_are_kept_when_they_help_held_out_sessions():
+    rng = np.random.default_rng(1)
+    gold = rng.choice(3, 600, p=[0.8, 0.1, 0.1])
+    probs = np.full((600, 3), 0.05)
+    probs[np.arange(600), gold] = 0.3  # informative but the rare classes lose to a prior on class 0
+    probs[:, 0] += 0.4
+    probs /= probs.sum(axis=1, keepdims=True)
+    sessions = [f"s{i // 20}" for i in range(600)]
+    bias = tune_bias_guarded(probs, gold, sessions)
+    assert bias[1:].min() > 0
