@@ -27,6 +27,11 @@ THERAPIST_HELP = "Speaker label that is the therapist (repeatable)."
 CLIENT_HELP = "Speaker label that is a client (repeatable; couples and families have several)."
 OTHER_HELP = "Speaker label that is neither (interpreter, observer; repeatable)."
 COLUMNS_HELP = "CSV/TSV columns, e.g. 'speaker=Who,text=Said,session=Case,start=Time'."
+DEID_HELP = ("Replace names, phones, e-mails, dates, addresses, ages over 89 and ID numbers with placeholders "
+             "([NAME-1] …) consistent within each session; session ids become keyed pseudonyms "
+             "(key: $RUPTURE_DEID_KEY, else random per run).")
+DEID_MAPPING_HELP = ("With --deidentify: also write the placeholder → real value table to this JSON file. "
+                     "It re-identifies the output: keep it apart from the output, under access control.")
 
 
 def parse_columns(spec: str | None) -> dict[str, str]:
@@ -137,6 +142,8 @@ def code(
                                             "stderr is not a terminal, or never (default: on a terminal only)."),
     backend: str = typer.Option("torch", "--backend", help="Inference backend: torch (fp32), int8 (torch int8), "
                                 "onnx or onnx-int8 (ONNX Runtime; pip install 'rupture-nlp[fast]')."),
+    deidentify: bool = typer.Option(False, "--deidentify", help=DEID_HELP),
+    deid_mapping: Optional[Path] = typer.Option(None, "--deid-mapping", help=DEID_MAPPING_HELP),
 ) -> None:
     """Code every client turn (marker, subtype) and therapist turn (stage) of transcripts.
 
@@ -147,15 +154,18 @@ def code(
     from rupture_nlp.model import ModelLoadError
 
     batch = Batch(paths, format, therapist, client, other, columns, quiet=quiet)
+    deid = make_deidentifier(deidentify, deid_mapping)
     try:
         summary = run_coding(batch, output, model, force=force, workers=workers, progress=progress,
-                             backend=backend)
+                             backend=backend, deid=deid, keep_mapping=deid_mapping is not None)
     except (ModelLoadError, FatalCodingError, OutputBusyError) as error:
         typer.secho(f"error: {error}", err=True, fg="red")
         raise typer.Exit(2)
     except KeyboardInterrupt:
         typer.secho("interrupted; finished sessions are kept: run the same command again to resume", err=True)
         raise typer.Exit(130)
+    finally:  # also after an interruption: the sessions written so far stay re-identifiable
+        write_deid_mapping(deid, deid_mapping)
     counts = summary["counts"]
     typer.secho(f"{counts['coded']} sessions coded, {counts['skipped']} already done (skipped), {counts['failed']} "
                 f"failed, from {batch.files} files -> {output} (manifest: {output / 'manifest.json'})", err=True)
@@ -214,16 +224,21 @@ def report(
                                            "(default: the therapist's speaker name)."),
     max_gap: int = typer.Option(3, help="Turns allowed between two markers of one episode."),
     quiet_turns: int = typer.Option(6, help="Unmarked client turns that close an episode."),
+    deidentify: bool = typer.Option(False, "--deidentify", help=DEID_HELP),
+    deid_mapping: Optional[Path] = typer.Option(None, "--deid-mapping", help=DEID_MAPPING_HELP),
 ) -> None:
     """Write a self-contained HTML report per session and a batch dashboard (index.html)."""
     from rupture_nlp.episodes import EpisodeOptions
     from rupture_nlp.report import build_reports
 
+    deid = make_deidentifier(deidentify, deid_mapping)
     try:
-        totals = build_reports(coded, output, group_by, EpisodeOptions(max_gap=max_gap, quiet_client_turns=quiet_turns))
+        totals = build_reports(coded, output, group_by, EpisodeOptions(max_gap=max_gap, quiet_client_turns=quiet_turns),
+                               deid=deid)
     except (OSError, ValueError) as exc:
         typer.secho(f"error: {exc}", err=True, fg="red")
         raise typer.Exit(2)
+    write_deid_mapping(deid, deid_mapping)
     typer.secho(f"{totals['sessions']} session reports, {totals['episodes']} episodes -> {output / 'index.html'}", err=True)
 
 
@@ -236,17 +251,59 @@ def formats() -> None:
         typer.echo(f"{spec.name:8} {' '.join(spec.extensions):22} {spec.description}")
 
 
+def make_deidentifier(deidentify: bool, mapping: Optional[Path]):
+    """The run's `Deidentifier`, or None; a missing optional library is a clean error, not a traceback."""
+    if mapping is not None and not deidentify:
+        raise typer.BadParameter("only makes sense with --deidentify", param_hint="--deid-mapping")
+    if not deidentify:
+        return None
+    from rupture_nlp.deid import Deidentifier, MissingDependency
+
+    try:
+        return Deidentifier()
+    except MissingDependency as error:
+        typer.secho(f"error: {error}", err=True, fg="red")
+        raise typer.Exit(2)
+
+
+def write_deid_mapping(deid, path: Optional[Path]) -> None:
+    """Write the re-identification table only when the user named a file for it.
+
+    An existing table there is extended, not replaced: a resumed `code` run re-codes only
+    some sessions, and the tables of the sessions it skips came from the earlier run.
+    """
+    if deid is None or path is None:
+        return
+    import json as _json
+
+    from rupture_nlp.coding_io import atomic_write_text
+
+    table: dict = {}
+    if path.exists():
+        try:
+            table = _json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            typer.secho(f"error: {path}: cannot extend the existing re-identification table ({error}); "
+                        "move it away and run again", err=True, fg="red")
+            raise typer.Exit(2)
+    table.update(deid.mappings())
+    atomic_write_text(path, _json.dumps(table, indent=2, ensure_ascii=False))
+    typer.secho(f"re-identification table (sensitive) -> {path}", err=True, fg="yellow")
+
+
 @app.command()
 def export(
     coded: List[Path] = typer.Argument(..., help="Coded JSONL files or folders (output of 'rupture-nlp code')."),
     output: Path = typer.Option(..., "-o", "--output", help="File to write (csv, jsonl, parquet) or folder (eaf)."),
     format: str = typer.Option("csv", "--format", "-f", help="csv | jsonl | parquet | eaf (ELAN, one file a session)."),
+    deidentify: bool = typer.Option(False, "--deidentify", help=DEID_HELP),
 ) -> None:
     """Export coded sessions as a table (CSV for Excel, JSONL, Parquet) or ELAN .eaf files."""
-    from rupture_nlp.exports import MissingExtra, run_export
+    from rupture_nlp.exports import MissingExtra, deidentify_transform, run_export
 
+    deid = make_deidentifier(deidentify, None)
     try:
-        paths = run_export(coded, output, format)
+        paths = run_export(coded, output, format, transforms=[deidentify_transform(deid)] if deid else [])
     except (TranscriptError, MissingExtra, ValueError, OSError) as error:
         typer.secho(f"error: {error}", err=True, fg="red")
         raise typer.Exit(2)
@@ -263,14 +320,17 @@ def sample(
     context: int = typer.Option(3, "--context", help="Preceding turns shown above each turn to code."),
     blind: bool = typer.Option(False, "--blind", help="Leave out the model's own code (avoids anchoring the coder)."),
     data: Optional[Path] = typer.Option(None, "--data", help="Data folder whose imported codes are skipped (default: the project's data/)."),
+    deidentify: bool = typer.Option(False, "--deidentify", help=DEID_HELP),
 ) -> None:
     """Write the most uncertain coded turns, spread across sessions, as a sheet for a human coder."""
     from rupture_nlp.active import sample_sheet
     from rupture_nlp.corpus import DATA_DIR
-    from rupture_nlp.exports import MissingExtra
+    from rupture_nlp.exports import MissingExtra, deidentify_transform
 
+    deid = make_deidentifier(deidentify, None)
     try:
-        stats = sample_sheet(coded, output, uncertain, by, per_session_max or None, context, blind, data or DATA_DIR)
+        stats = sample_sheet(coded, output, uncertain, by, per_session_max or None, context, blind, data or DATA_DIR,
+                             transforms=[deidentify_transform(deid)] if deid else [])
     except (TranscriptError, MissingExtra, ValueError, OSError) as error:
         typer.secho(f"error: {error}", err=True, fg="red")
         raise typer.Exit(2)

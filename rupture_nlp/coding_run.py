@@ -12,7 +12,11 @@ Built to be left running over thousands of files:
 - a failing file or session goes to the manifest and the batch goes on;
 - `workers > 1` runs that many processes, each loading the model once with the machine's
   cores split between them; results are taken in input order, so files and manifest
-  are the same as with one worker.
+  are the same as with one worker;
+- with `deid` (`--deidentify`) every output, the manifest and every message are
+  de-identified in the job itself (`coding_job`), in whichever process codes the file;
+  inputs are then named by content hash, and with `keep_mapping` the workers send each
+  session's placeholder table back so `--deid-mapping` is complete with any `workers`.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import os
 import queue
 import sys
 import time
+import uuid
 from collections import deque
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -33,9 +38,9 @@ from rupture_nlp.coding_io import atomic_write_text, clean_stale_temps, lock_out
 from rupture_nlp.coding_job import FatalCodingError, FileResult, JobSettings, code_file
 from rupture_nlp.errors import TranscriptError
 from rupture_nlp.io import expand_paths
-from rupture_nlp.resume import model_fingerprint
+from rupture_nlp.resume import file_digest, model_fingerprint
 
-__all__ = ["FatalCodingError", "model_fingerprint", "run_coding"]
+__all__ = ["FatalCodingError", "file_digest", "model_fingerprint", "run_coding"]
 
 MANIFEST_EVERY = 2.0  # seconds between manifest snapshots
 
@@ -143,7 +148,7 @@ class Progress:
 
 def run_coding(batch, output: Path, model_dir: Path | None = None, coder=None, *, force: bool = False,
                workers: int = 1, progress: bool | None = None, coder_factory: Callable[[], Any] | None = None,
-               fingerprint: str | None = None, backend: str = "torch") -> dict:
+               fingerprint: str | None = None, backend: str = "torch", deid=None, keep_mapping: bool = False) -> dict:
     """Code every session of `batch` (a cli.Batch) into `output`; returns the manifest.
 
     `coder` (an already loaded coder) or `coder_factory` (a picklable callable that loads
@@ -151,7 +156,9 @@ def run_coding(batch, output: Path, model_dir: Path | None = None, coder=None, *
     in this process whatever `workers` says. `backend` is the inference backend of the default
     loader (`rupture_nlp.backends`); a backend other than torch fp32 is part of the model
     fingerprint, so switching backend redoes the sessions. `fingerprint` replaces the model folder's hash
-    in the provenance.
+    in the provenance. `deid` (a `rupture_nlp.deid.Deidentifier`) de-identifies every output,
+    the manifest and the messages; `keep_mapping` collects its placeholder tables (from the
+    workers too) into `deid.mappings()`.
     """
     from rupture_nlp.model import DEFAULT_MODEL_DIR
 
@@ -163,15 +170,21 @@ def run_coding(batch, output: Path, model_dir: Path | None = None, coder=None, *
         files = list(dict.fromkeys(expand_paths(batch.paths, batch.fmt)))
     except TranscriptError as error:  # e.g. an unknown --format
         files = []
+        if deid is not None:
+            error = TranscriptError(None, None, deid.text(error.message))
         batch.failed.append(error)
         print(f"error: {error}", file=sys.stderr)
-    settings = JobSettings(output, fingerprint, batch.fmt, batch.options, batch.segment, force)
+    settings = JobSettings(output, fingerprint, batch.fmt, batch.options, batch.segment, force, deid=deid,
+                           keep_mapping=keep_mapping and deid is not None, run=uuid.uuid4().hex)
     workers = max(1, min(workers, len(files)))
     with lock_output(output):
         stale = clean_stale_temps(output)
         manifest = Manifest(output / "manifest.json", {"path": str(folder), "fingerprint": fingerprint,
                                                        "backend": getattr(coder, "backend", backend)}, workers, force)
         manifest.data["stale_temp_files_removed"] = stale
+        if deid is not None:
+            manifest.data["deidentified"] = {"detectors": deid.detectors,
+                                             "inputs": "named by sha256 of their bytes, not by path"}
         manifest.save(now=True)
         bar = Progress(len(files), False if batch.quiet else progress)
         if workers > 1 and coder is None:
@@ -181,7 +194,7 @@ def run_coding(batch, output: Path, model_dir: Path | None = None, coder=None, *
             results = (code_file(p, settings, get_coder, lambda e: bar.session(e["status"], e["turns"])) for p in files)
         try:
             for result in results:
-                _record(result, batch, manifest, bar)
+                _record(result, batch, manifest, bar, deid)
         except KeyboardInterrupt:
             manifest.finish("interrupted")
             raise
@@ -196,9 +209,13 @@ def run_coding(batch, output: Path, model_dir: Path | None = None, coder=None, *
     return manifest.data
 
 
-def _record(result: FileResult, batch, manifest: Manifest, bar: Progress) -> None:
+def _record(result: FileResult, batch, manifest: Manifest, bar: Progress, deid=None) -> None:
     """Account one finished file: manifest, the Batch's counts (for the exit code), messages."""
     batch.files += 1
+    for entry in result.sessions:  # a placeholder table never goes to the manifest
+        table = entry.pop("mapping", None)
+        if table is not None and deid is not None:
+            deid.add_mapping(entry["session_id"], table)
     manifest.add(result)
     if result.error is not None:
         batch.failed.append(result.error)
@@ -290,8 +307,8 @@ def _in_pool(files: Iterable[Path], settings: JobSettings, factory: Callable[[],
                 if not suspects:  # retry the files in flight one by one to find the one that kills
                     suspects = len(pending)
                     continue
-                result = FileResult(str(path), error=TranscriptError(
-                    path, None, "a worker process died while coding this file alone (out of memory? killed?); "
+                result = FileResult(settings.input_name(path), error=TranscriptError(
+                    settings.input_name(path), None, "a worker process died while coding this file alone (out of memory? killed?); "
                     "the rest of the batch went on"))
             pending.popleft()
             suspects = max(0, suspects - 1)

@@ -82,6 +82,7 @@ def _eaf(path):
 def test_eaf_one_file_a_session_with_tiers_and_codes(coded, tmp_path):
     paths = run_export([coded], tmp_path / "elan", "eaf")
     assert sorted(p.name for p in paths) == ["couple.eaf", "plain.eaf", "timed.eaf"]
+    assert sorted(p.name for p in (tmp_path / "elan").iterdir()) == ["couple.eaf", "plain.eaf", "timed.eaf"]  # no .bak
     eaf = _eaf(tmp_path / "elan" / "plain.eaf")
     assert set(eaf.get_tier_names()) == {"therapist", "client", "marker", "stage"}
     assert eaf.get_parameters_for_tier("client")["PARTICIPANT"] == "C"

@@ -48,6 +48,23 @@ def prepare(sessions: list[SessionRecords], transforms: Iterable[Transform] = ()
     return sessions
 
 
+def deidentify_transform(deid) -> Transform:
+    """The de-identification step for `prepare`: every session's records through a `rupture_nlp.deid.Deidentifier`.
+
+    Text, speakers, cues and metadata lose their identifiers, the session id becomes its
+    keyed pseudonym (so file names written from it are clean too) and the path of the coded
+    file it came from is dropped.
+    """
+    def transform(sessions: list[SessionRecords]) -> list[SessionRecords]:
+        out = []
+        for session in sessions:
+            rows = deid.records(session.records)
+            out.append(SessionRecords(str(rows[0]["session_id"]) if rows else deid.session_id(session.session_id), rows))
+        return out
+
+    return transform
+
+
 def run_export(coded: Iterable[str | Path], out: str | Path, fmt: str,
                transforms: Iterable[Transform] = ()) -> list[Path]:
     """Read coded JSONL files/folders, prepare them, write `fmt` to `out`; returns the paths written."""
@@ -57,4 +74,4 @@ def run_export(coded: Iterable[str | Path], out: str | Path, fmt: str,
     return EXPORTERS[fmt].write(sessions, Path(out))
 
 
-__all__ = ["EXPORTERS", "ExporterSpec", "MissingExtra", "SessionRecords", "prepare", "read_coded_sessions", "run_export"]
+__all__ = ["EXPORTERS", "ExporterSpec", "MissingExtra", "SessionRecords", "deidentify_transform", "prepare", "read_coded_sessions", "run_export"]

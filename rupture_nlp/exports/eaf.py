@@ -110,6 +110,7 @@ def export_eaf(sessions: list[SessionRecords], out: Path) -> list[Path]:
         path = out / f"{safe_name(session.session_id)}.eaf"
         fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{path.name}.", suffix=".part")
         os.close(fd)
+        os.unlink(tmp)  # pympi renames an existing file to <name>.bak before writing: give it none
         try:
             eaf.to_file(tmp)
             os.replace(tmp, path)

@@ -102,10 +102,16 @@ def session_summary(sid: str, rows: list[dict], episodes, group: str | None) -> 
 
 
 def build_reports(paths: list[Path], out_dir: Path, group_by: str | None = None,
-                  options: EpisodeOptions | None = None, model_name: str | None = None) -> dict:
-    """Write every session's page, index.html, summary.csv and episodes.jsonl; return totals."""
+                  options: EpisodeOptions | None = None, model_name: str | None = None, deid=None) -> dict:
+    """Write every session's page, index.html, summary.csv and episodes.jsonl; return totals.
+
+    With `deid` (a `rupture_nlp.deid.Deidentifier`) the coded rows are de-identified before
+    anything is built, so no page, table or file name carries the original text or ids.
+    """
     env = Environment(loader=PackageLoader("rupture_nlp.report", "templates"), autoescape=select_autoescape(["html"]))
     coded = load_coded(paths)
+    if deid is not None:
+        coded = {deid.session_id(sid): deid.records(rows) for sid, rows in coded.items()}
     out_dir.mkdir(parents=True, exist_ok=True)
     summaries, episode_lines = [], []
     for sid, rows in coded.items():
