@@ -227,6 +227,8 @@ def tune_bias_guarded(probs: np.ndarray, gold: np.ndarray, sessions: list[str], 
     from sklearn.metrics import f1_score
 
     ids = np.array(sorted(set(sessions)))
+    if len(ids) < 2:  # nothing to hold out: no evidence the offsets generalise
+        return np.zeros(probs.shape[1])
     np.random.default_rng(seed).shuffle(ids)
     sessions = np.asarray(sessions)
     labels = list(range(probs.shape[1]))

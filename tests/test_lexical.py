@@ -90,3 +90,8 @@ def test_offsets_are_kept_when_they_help_held_out_sessions():
     sessions = [f"s{i // 20}" for i in range(600)]
     bias = tune_bias_guarded(probs, gold, sessions)
     assert bias[1:].min() > 0
+
+
+def test_offsets_need_at_least_two_dev_sessions_to_be_checked():
+    probs = np.array([[0.6, 0.3, 0.1], [0.6, 0.35, 0.05], [0.2, 0.2, 0.6]])
+    assert not tune_bias_guarded(probs, np.array([1, 1, 2]), ["only", "only", "only"]).any()
