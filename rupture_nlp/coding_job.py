@@ -98,17 +98,23 @@ def _code_session(path: Path, session, key: str, settings: JobSettings, get_code
         if current is not None:
             return dict(entry, status="skipped", output=str(current))
         text = coded_text(session, get_coder().code(session), prov)
-        target, replace = target_for(settings.out_dir, session.session_id, prov["source"])
-        if replace:
-            atomic_write_text(target, text)
-        elif not atomic_create_text(target, text):  # another input's session took the name meanwhile
-            target, _ = target_for(settings.out_dir, session.session_id, prov["source"])
-            atomic_write_text(target, text)
+        target = _write_output(settings.out_dir, session.session_id, prov["source"], text)
         return dict(entry, status="coded", output=str(target))
     except FatalCodingError:
         raise
     except Exception as exc:  # one session's failure must not cost the rest of the batch
         return dict(entry, status="failed", message=f"could not code: {type(exc).__name__}: {exc}")
+
+
+def _write_output(out_dir: Path, session_id: str, source: str, text: str) -> Path:
+    """Write a session's output under its name, or a fresh one if another input's session took it meanwhile."""
+    target, replace = target_for(out_dir, session_id, source)
+    if replace:
+        atomic_write_text(target, text)
+    elif not atomic_create_text(target, text):  # another input's session took the name meanwhile
+        target, _ = target_for(out_dir, session_id, source)
+        atomic_write_text(target, text)
+    return target
 
 
 def _code_deid_session(path: Path, session, index: int, key: str, settings: JobSettings, get_coder) -> dict[str, Any]:
@@ -135,12 +141,7 @@ def _code_deid_session(path: Path, session, index: int, key: str, settings: JobS
         if previous is not None:
             atomic_write_text(previous, text)
             return dict(entry, status="coded", output=str(previous))
-        target, replace = target_for(settings.out_dir, clean.session_id, prov["source"])
-        if replace:
-            atomic_write_text(target, text)
-        elif not atomic_create_text(target, text):
-            target, _ = target_for(settings.out_dir, clean.session_id, prov["source"])
-            atomic_write_text(target, text)
+        target = _write_output(settings.out_dir, clean.session_id, prov["source"], text)
         return dict(entry, status="coded", output=str(target))
     except FatalCodingError:
         raise

@@ -21,7 +21,7 @@ from rupture_nlp.cli import Batch, app
 from rupture_nlp.coding_io import LOCK_NAME, OutputBusyError, lock_output
 from rupture_nlp.coding_run import run_coding
 
-from tiny_model import make_tiny_base
+from tiny_model import save_untrained_tiny
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -58,17 +58,7 @@ def write_multi_csv(path: Path, sessions: int = 3) -> Path:
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
     """A tiny (untrained) checkpoint in the shipped layout."""
-    import torch
-    from transformers import AutoModel, AutoTokenizer
-
-    from rupture_nlp.model import RuptureNet, TransformerCoder
-
-    base = make_tiny_base(tmp_path_factory.mktemp("base"))
-    torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("tiny") / "model"
-    TransformerCoder(RuptureNet(AutoModel.from_pretrained(str(base))), AutoTokenizer.from_pretrained(str(base)),
-                     {"max_length": 48, "context_turns": 2}).save(folder)
-    return folder
+    return save_untrained_tiny(tmp_path_factory.mktemp("base"), tmp_path_factory.mktemp("tiny") / "model")
 
 
 class Spy:

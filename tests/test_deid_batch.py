@@ -20,7 +20,7 @@ from rupture_nlp.cli import Batch, app  # noqa: E402
 from rupture_nlp.coding_run import run_coding  # noqa: E402
 from rupture_nlp.deid import KEY_ENV, Deidentifier  # noqa: E402
 
-from tiny_model import make_tiny_base  # noqa: E402
+from tiny_model import save_untrained_tiny  # noqa: E402
 
 # Written for these tests; every session names its client so the tables are not empty.
 CLIENTS = ["Priya", "Chinedu", "Siobhan"]
@@ -44,17 +44,7 @@ def write_inputs(folder: Path) -> list[Path]:
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
-    import torch
-    from transformers import AutoModel, AutoTokenizer
-
-    from rupture_nlp.model import RuptureNet, TransformerCoder
-
-    base = make_tiny_base(tmp_path_factory.mktemp("base"))
-    torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("tiny") / "model"
-    TransformerCoder(RuptureNet(AutoModel.from_pretrained(str(base))), AutoTokenizer.from_pretrained(str(base)),
-                     {"max_length": 48, "context_turns": 2}).save(folder)
-    return folder
+    return save_untrained_tiny(tmp_path_factory.mktemp("base"), tmp_path_factory.mktemp("tiny") / "model")
 
 
 def batch(folder: Path) -> Batch:

@@ -56,3 +56,17 @@ def train_tiny(root: Path) -> Path:
     args = TrainingArguments(epochs=1, batch_size=8, learning_rate=5e-3, head_learning_rate=1e-2, max_length=48, threads=1)
     train(records, records[:20], out, base, args, log=lambda *_: None)
     return out
+
+
+def save_untrained_tiny(base_folder: Path, folder: Path) -> Path:
+    """A tiny untrained checkpoint in the shipped layout (fixed seed): fast, for the batch machinery."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    from rupture_nlp.model import RuptureNet, TransformerCoder
+
+    base = make_tiny_base(base_folder)
+    torch.manual_seed(0)
+    TransformerCoder(RuptureNet(AutoModel.from_pretrained(str(base))), AutoTokenizer.from_pretrained(str(base)),
+                     {"max_length": 48, "context_turns": 2}).save(folder)
+    return folder
