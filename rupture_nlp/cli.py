@@ -235,7 +235,7 @@ def report(
     try:
         totals = build_reports(coded, output, group_by, EpisodeOptions(max_gap=max_gap, quiet_client_turns=quiet_turns),
                                deid=deid)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, TranscriptError) as exc:
         typer.secho(f"error: {exc}", err=True, fg="red")
         raise typer.Exit(2)
     write_deid_mapping(deid, deid_mapping)

@@ -25,21 +25,10 @@ UNCERTAIN_BELOW = 0.6
 
 
 def load_coded(paths: list[Path]) -> dict[str, list[dict]]:
-    """Coded rows by session, from JSONL files or folders of them (manifest files skipped)."""
-    sessions: dict[str, list[dict]] = defaultdict(list)
-    for path in paths:
-        files = sorted(p for p in path.rglob("*.jsonl")) if path.is_dir() else [path]
-        for file in files:
-            with open(file, encoding="utf-8") as handle:
-                for number, line in enumerate(handle, start=1):
-                    if not line.strip():
-                        continue
-                    try:
-                        row = json.loads(line)
-                        sessions[str(row["session_id"])].append(row)
-                    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                        raise ValueError(f"{file}:{number}: not a coded turn ({exc})") from None
-    return {sid: sorted(rows, key=lambda r: r["turn"]) for sid, rows in sessions.items()}
+    """Coded rows by session, in turn order, from JSONL files or folders of them (the exporters' reader)."""
+    from rupture_nlp.exports.coded import read_coded_sessions
+
+    return {item.session_id: item.records for item in read_coded_sessions(paths)}
 
 
 def _confidence(row: dict) -> float | None:
