@@ -130,7 +130,20 @@ def run_config(name: str, records: list[dict], model: str | None, quantized: str
     run(records)
     seconds = time.perf_counter() - start
     return {"turns_per_s": len(records) / seconds, "seconds": seconds, "backend": backend,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "peak_rss_mb": peak_rss_mb()}
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak RSS. VmHWM where Linux has it: `ru_maxrss` of a spawned child
+    can carry the peak of the process that forked it (here the benchmark's parent)."""
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def child(argv: list[str]) -> None:
