@@ -98,14 +98,19 @@ def fit_temperature(logits: np.ndarray, gold: np.ndarray) -> float:
     log_t = torch.zeros(1, requires_grad=True)
     opt = torch.optim.LBFGS([log_t], lr=0.1, max_iter=100)
 
+    low, high = np.log(0.25), np.log(8.0)
+
     def closure():
         opt.zero_grad()
-        loss = nn.functional.cross_entropy(x / log_t.exp(), y)
+        # bounded: on separable dev logits the likelihood keeps rising as T -> 0, and an
+        # unbounded search reaches T = 0 (inf logits, NaN probabilities)
+        loss = nn.functional.cross_entropy(x / log_t.clamp(low, high).exp(), y)
         loss.backward()
         return loss
 
     opt.step(closure)
-    return float(log_t.detach().exp().clamp(0.25, 8.0))
+    t = float(log_t.detach().clamp(low, high).exp())
+    return t if np.isfinite(t) else 1.0
 
 
 def tune_bias(probs: np.ndarray, gold: np.ndarray, grid=np.arange(-1.5, 1.51, 0.25), rounds: int = 2) -> np.ndarray:

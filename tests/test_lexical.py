@@ -95,3 +95,13 @@ def test_offsets_are_kept_when_they_help_held_out_sessions():
 def test_offsets_need_at_least_two_dev_sessions_to_be_checked():
     probs = np.array([[0.6, 0.3, 0.1], [0.6, 0.35, 0.05], [0.2, 0.2, 0.6]])
     assert not tune_bias_guarded(probs, np.array([1, 1, 2]), ["only", "only", "only"]).any()
+
+
+def test_a_non_finite_dev_logit_does_not_poison_the_temperature():
+    from rupture_nlp.train import fit_temperature
+
+    gold = np.array([0, 1, 2] * 20)
+    logits = np.eye(3)[gold] * 3.0
+    logits[0, 0] = np.inf  # an overflowed logit: the NLL and its gradient become NaN
+    t = fit_temperature(logits, gold)
+    assert np.isfinite(t) and 0.25 <= t <= 8.0
