@@ -217,6 +217,14 @@ class TransformerCoder(TurnCoder):
                 raise ModelLoadError(str(exc)) from None
         return coder
 
+    def saved_config(self) -> dict:
+        """`rupture_config.json` as `save` writes it: the config plus calibration and blend settings."""
+        blended = self.lexical is not None and self.lexical_weight > 0
+        return dict(self.config, temperatures=self.temperatures,
+                    marker_bias=None if self.marker_bias is None else [float(x) for x in self.marker_bias],
+                    stage_bias=None if self.stage_bias is None else [float(x) for x in self.stage_bias],
+                    lexical_weight=self.lexical_weight if blended else 0.0)
+
     def save(self, path: str | Path, card: str | None = None) -> None:
         from safetensors.torch import save_file
 
@@ -227,17 +235,11 @@ class TransformerCoder(TurnCoder):
         save_file(state, str(folder / "model.safetensors"))
         self.net.encoder.config.save_pretrained(str(folder))
         self.tokenizer.save_pretrained(str(folder))
-        config = dict(self.config, temperatures=self.temperatures,
-                      marker_bias=None if self.marker_bias is None else [float(x) for x in self.marker_bias],
-                      stage_bias=None if self.stage_bias is None else [float(x) for x in self.stage_bias])
         if self.lexical is not None and self.lexical_weight > 0:
             from rupture_nlp.lexical import save_lexical
 
             save_lexical(self.lexical, folder)
-            config["lexical_weight"] = self.lexical_weight
-        else:
-            config["lexical_weight"] = 0.0
-        (folder / RUPTURE_CONFIG).write_text(json.dumps(config, indent=2))
+        (folder / RUPTURE_CONFIG).write_text(json.dumps(self.saved_config(), indent=2))
         if card:
             (folder / "README.md").write_text(card)
 

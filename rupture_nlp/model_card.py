@@ -73,6 +73,9 @@ without the lexical companion and without offsets.
   without cues hide it.
 - Therapist stage codes depend on the client's previous turns; a wrong marker upstream
   can change the stage read of the therapist's answer.
+- The lexical companion (`lexical.skops`) stores its vocabulary: word 1–2-grams and
+  character 2–4-grams seen in at least two training turns (authored and AnnoMI), with
+  their weights. It holds no sentences, but it is a derivative of the training text.
 """
 
 

@@ -90,7 +90,7 @@ def report_and_save(coder, baseline, parts: dict[str, list[dict]], output: Path,
         "baseline_client_macro_f1": metrics["baseline"]["all"]["marker"]["macro_f1"],
         "encoder_only_client_macro_f1": metrics["encoder_only"]["all"]["marker"]["macro_f1"],
     }
-    coder.save(output, card=render_card(coder.config, metrics, parts))
+    coder.save(output, card=render_card(coder.saved_config(), metrics, parts))
     (output / "metrics.json").write_text(json.dumps(metrics, indent=1))
     log(f"saved to {output}: test client macro-F1 {coder.config['metrics_test']['client_macro_f1']:.3f} "
         f"(baseline {coder.config['metrics_test']['baseline_client_macro_f1']:.3f}), "

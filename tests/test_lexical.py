@@ -105,3 +105,12 @@ def test_a_non_finite_dev_logit_does_not_poison_the_temperature():
     logits[0, 0] = np.inf  # an overflowed logit: the NLL and its gradient become NaN
     t = fit_temperature(logits, gold)
     assert np.isfinite(t) and 0.25 <= t <= 8.0
+
+
+def test_saved_config_is_what_save_writes(blended, tmp_path):
+    """The model card is rendered from `saved_config()` before saving; it must match the file."""
+    coder, _, _, _ = blended
+    coder.save(tmp_path / "again")
+    written = json.loads((tmp_path / "again" / "rupture_config.json").read_text())
+    assert written == json.loads(json.dumps(coder.saved_config()))
+    assert written["lexical_weight"] == coder.lexical_weight > 0
