@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 LEXICAL_FILE = "lexical.skops"
-TRUSTED_MODULES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
+TRUSTED_MODULES = ("sklearn.", "numpy.", "scipy.")
 
 
 class LexicalLoadError(Exception):

@@ -114,3 +114,20 @@ def test_saved_config_is_what_save_writes(blended, tmp_path):
     written = json.loads((tmp_path / "again" / "rupture_config.json").read_text())
     assert written == json.loads(json.dumps(coder.saved_config()))
     assert written["lexical_weight"] == coder.lexical_weight > 0
+
+
+class NotScikitLearn:
+    """A type outside scikit-learn/NumPy/SciPy, as a tampered companion file could name."""
+
+
+def test_a_companion_naming_foreign_types_is_refused(blended, tmp_path):
+    import skops.io as sio
+
+    _, out, _, _ = blended
+    tampered = tmp_path / "tampered"
+    tampered.mkdir()
+    for item in out.iterdir():
+        (tampered / item.name).write_bytes(item.read_bytes())
+    sio.dump({"marker": NotScikitLearn(), "subtype": None, "stage": None}, tampered / LEXICAL_FILE)
+    with pytest.raises(ModelLoadError, match="refuses to load types"):
+        TransformerCoder.load(tampered)
