@@ -53,6 +53,15 @@ def read_codes(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle, delimiter="\t"))
 
 
+def code_turn(turn, row: dict[str, str], path: Path, number: int) -> None:
+    """Set a turn's coding from a label row (empty cells are no code), refusing codes the codebook forbids."""
+    marker, subtype, stage = (row.get(k) or None for k in ("marker", "subtype", "stage"))
+    problem = check_code(turn.role, marker, subtype, stage)
+    if problem:
+        raise TranscriptError(path, number, problem)
+    turn.coding = Coding(marker=marker, subtype=subtype, stage=stage)
+
+
 def attach_codes(session: Session, rows: list[dict[str, str]], path: Path, key: str = "speaker") -> None:
     """Put a coder's rows on the session's turns, checking alignment and the codebook."""
     if len(rows) != len(session.turns):
@@ -64,11 +73,7 @@ def attach_codes(session: Session, rows: list[dict[str, str]], path: Path, key: 
             raise TranscriptError(path, number, f"speaker {row['speaker']!r} but the transcript has {turn.speaker!r}")
         if key == "utterance_id" and row["utterance_id"] != turn.spans[0].id:
             raise TranscriptError(path, number, f"utterance {row['utterance_id']} but the turn starts at {turn.spans[0].id}")
-        marker, subtype, stage = (row.get(k) or None for k in ("marker", "subtype", "stage"))
-        problem = check_code(turn.role, marker, subtype, stage)
-        if problem:
-            raise TranscriptError(path, number, problem)
-        turn.coding = Coding(marker=marker, subtype=subtype, stage=stage)
+        code_turn(turn, row, path, number)
 
 
 def adjudications(data_dir: Path = DATA_DIR) -> dict[tuple[str, str, int], dict[str, str | None]]:

@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rupture_nlp.coding_io import atomic_write_text, safe_name
-from rupture_nlp.corpus import ANNOMI_FILE, DATA_DIR, CodedSession, annomi_dir
+from rupture_nlp.corpus import ANNOMI_FILE, DATA_DIR, CodedSession, annomi_dir, code_turn
 from rupture_nlp.errors import TranscriptError
 from rupture_nlp.labels import ROLES, check_code
 from rupture_nlp.sheet import read_sheet
-from rupture_nlp.types import Coding, Cue, Session, Turn, iter_jsonl_sessions
+from rupture_nlp.types import Cue, Session, Turn, iter_jsonl_sessions
 
 LABEL_COLUMNS = ("turn", "speaker", "role", "marker", "subtype", "stage", "coder", "notes", "sheet")
 _SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -243,11 +243,7 @@ def load_imported(coder: str = "coder_a", data_dir: Path = DATA_DIR, only: set[s
                 turn = by_index.get(index)
                 if turn is None or turn.role != row["role"]:
                     raise TranscriptError(labels_path, number, f"turn {index} ({row['role']}) is not in {text_path}")
-                marker, subtype, stage = (row.get(k) or None for k in ("marker", "subtype", "stage"))
-                problem = check_code(turn.role, marker, subtype, stage)
-                if problem:
-                    raise TranscriptError(labels_path, number, problem)
-                turn.coding = Coding(marker=marker, subtype=subtype, stage=stage)
+                code_turn(turn, row, labels_path, number)
             session.metadata.setdefault("imported_source", folder.name)
             out.append(CodedSession(session, "imported", dict(session.metadata)))
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -55,10 +56,7 @@ def test_blend_is_the_weighted_mean_of_the_two_coders(blended):
 
 def test_a_corrupt_companion_is_a_clear_load_error(blended, tmp_path):
     _, out, _, _ = blended
-    broken = tmp_path / "broken"
-    broken.mkdir()
-    for item in out.iterdir():
-        (broken / item.name).write_bytes(item.read_bytes())
+    broken = shutil.copytree(out, tmp_path / "broken")
     (broken / LEXICAL_FILE).write_bytes(b"not a skops archive")
     with pytest.raises(ModelLoadError, match="lexical companion"):
         TransformerCoder.load(broken)
@@ -124,10 +122,7 @@ def test_a_companion_naming_foreign_types_is_refused(blended, tmp_path):
     import skops.io as sio
 
     _, out, _, _ = blended
-    tampered = tmp_path / "tampered"
-    tampered.mkdir()
-    for item in out.iterdir():
-        (tampered / item.name).write_bytes(item.read_bytes())
+    tampered = shutil.copytree(out, tmp_path / "tampered")
     sio.dump({"marker": NotScikitLearn(), "subtype": None, "stage": None}, tampered / LEXICAL_FILE)
     with pytest.raises(ModelLoadError, match="refuses to load types"):
         TransformerCoder.load(tampered)
