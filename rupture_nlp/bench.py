@@ -9,12 +9,15 @@ runs in its own subprocess, so its peak RSS is its own:
   for its one turn, so it sees the same strings, max length and truncation;
 - `engine`: `TransformerCoder.logits` with the fp32 torch backend (one tokenizer call,
   length-sorted batches under a token budget, dynamic padding);
-- `engine_quantized`: the same engine on a quantized backend.
+- `engine_quantized`: the same engine on a reduced-precision backend: `bf16` (the default
+  `auto` backend) where the CPU has bf16 instructions, else int8 (ONNX Runtime when the
+  `fast` extra is there, else torch).
 
 Speed is turns per second, tokenization included. The CPU's limit is estimated as the
 model's FLOPs per turn (from the real token counts) times turns/s over the FLOP/s of a large
-fp32 `torch.mm` with the same threads: the fraction says how much of the machine the best
-engine uses (an int8 backend can pass 1.0, as int8 kernels beat fp32 FLOP/s).
+`torch.mm` with the same threads, in the engine's own arithmetic (fp32 for `engine`, bf16 for
+`bf16`): the fraction says how much of the machine each engine uses. int8 has no matching
+`torch.mm`, so an int8 engine is set against fp32 and can pass 1.0.
 """
 
 from __future__ import annotations
@@ -34,9 +37,14 @@ JSON_KEYS = ("turns", "pipeline_b1", "pipeline_b32", "engine", "engine_quantized
 
 
 def default_quantized() -> str:
-    """The quantized backend to measure: ONNX Runtime int8 when the `fast` extra is there, else torch int8."""
+    """The reduced-precision backend to measure: bf16 where the CPU has it in hardware (what
+    `auto` runs), else ONNX Runtime int8 when the `fast` extra is there, else torch int8."""
     import importlib.util
 
+    from rupture_nlp.backends import native_bf16
+
+    if native_bf16():
+        return "bf16"
     return "onnx-int8" if all(importlib.util.find_spec(m) for m in ("onnxruntime", "onnx", "onnxscript")) else "int8"
 
 
@@ -61,11 +69,11 @@ def model_flops(encoder_config, lengths: list[int], head_outputs: int) -> float:
     return total / max(1, len(lengths))
 
 
-def matmul_flops(size: int = 2048, seconds: float = 2.0) -> float:
-    """Dense fp32 FLOP/s of `torch.mm` on size×size matrices with the current thread count (best of repeats)."""
+def matmul_flops(size: int = 2048, seconds: float = 2.0, dtype: str = "float32") -> float:
+    """Dense FLOP/s of `torch.mm` on size×size matrices of `dtype` with the current thread count (best of repeats)."""
     import torch
 
-    a, b = torch.randn(size, size), torch.randn(size, size)
+    a, b = (torch.randn(size, size).to(getattr(torch, dtype)) for _ in range(2))
     torch.mm(a, b)
     best, deadline = 0.0, time.perf_counter() + seconds
     while time.perf_counter() < deadline:
@@ -166,7 +174,11 @@ def child(argv: list[str]) -> None:
         result = {"flops_per_turn": model_flops(coder.net.encoder.config, lengths, outputs),
                   "mean_tokens": sum(lengths) / len(lengths), "threads": configure_threads()}
     elif args.config == "limit":
-        result = {"matmul_flops": matmul_flops(), "threads": configure_threads()}
+        from rupture_nlp.backends import native_bf16
+
+        threads = configure_threads()
+        result = {"matmul_flops": matmul_flops(), "threads": threads,
+                  "matmul_flops_bf16": matmul_flops(dtype="bfloat16") if native_bf16() else None}
     else:
         result = run_config(args.config, records, args.model, args.quantized)
     Path(args.out).write_text(json.dumps(result))
@@ -197,19 +209,28 @@ def run_bench(turns: int = 2000, model: str | Path | None = None, quantized: str
     with tempfile.TemporaryDirectory(prefix="rupture-bench-") as scratch:
         inputs = Path(scratch) / "inputs.json"
         inputs.write_text(json.dumps(records))
-        log(f"{turns} turns from the {source}; quantized backend: {quantized}")
+        log(f"{turns} turns from the {source}; reduced-precision backend: {quantized}")
         prepared = _spawn("prepare", inputs, model, quantized)
         runs = {}
         for config in CONFIGS:
             runs[config] = _spawn(config, inputs, model, quantized)
             log(f"{config:17} {runs[config]['turns_per_s']:8.1f} turns/s  peak RSS {runs[config]['peak_rss_mb']:6.0f} MB")
         limit = _spawn("limit", inputs, model, quantized)
-    best = max(runs["engine"]["turns_per_s"], runs["engine_quantized"]["turns_per_s"])
+    fractions = {config: prepared["flops_per_turn"] * runs[config]["turns_per_s"] / engine_limit(limit, runs[config])
+                 for config in ("engine", "engine_quantized")}
+    best = max(fractions, key=lambda config: runs[config]["turns_per_s"])
     return {"turns": turns, "source": source, "quantized_backend": quantized, "threads": limit["threads"],
             "mean_tokens": prepared["mean_tokens"], "flops_per_turn": prepared["flops_per_turn"],
-            "matmul_flops": limit["matmul_flops"], "runs": runs,
-            "limit_fraction": prepared["flops_per_turn"] * best / limit["matmul_flops"],
+            "matmul_flops": limit["matmul_flops"], "matmul_flops_bf16": limit.get("matmul_flops_bf16"), "runs": runs,
+            "limit_fractions": fractions, "limit_fraction": fractions[best],
             "peak_rss_mb": max(r["peak_rss_mb"] for r in runs.values())}
+
+
+def engine_limit(limit: dict, run: dict) -> float:
+    """The matmul FLOP/s an engine run is measured against: bf16's for the bf16 backend, else fp32's."""
+    if run["backend"] == "bf16" and limit.get("matmul_flops_bf16"):
+        return limit["matmul_flops_bf16"]
+    return limit["matmul_flops"]
 
 
 def summary(result: dict) -> dict:
@@ -225,7 +246,7 @@ def format_table(result: dict) -> str:
     """The per-configuration table, the speed ratios and the FLOP estimate, as text."""
     import pandas as pd
 
-    runs = result["runs"]
+    runs, quantized = result["runs"], result["quantized_backend"]
     table = pd.DataFrame({config: {"turns/s": round(r["turns_per_s"], 1), "seconds": round(r["seconds"], 1),
                                    "backend": r["backend"] if config.startswith("engine") else "torch (pipeline)",
                                    "peak RSS MB": round(r["peak_rss_mb"])}
@@ -236,12 +257,15 @@ def format_table(result: dict) -> str:
         f"{result['threads']} threads",
         table.to_string(),
         "",
-        f"engine / pipeline b1:        {speed['engine'] / speed['pipeline_b1']:.2f}x",
-        f"engine / pipeline b32:       {speed['engine'] / speed['pipeline_b32']:.2f}x",
-        f"quantized / engine fp32:     {speed['engine_quantized'] / speed['engine']:.2f}x  ({result['quantized_backend']})",
-        f"model: {result['flops_per_turn'] / 1e9:.3f} GFLOP a turn; torch.mm fp32: {result['matmul_flops'] / 1e9:.1f} GFLOP/s",
-        f"engine fp32 reaches {result['flops_per_turn'] * speed['engine'] / result['matmul_flops']:.1%} of it; "
-        f"best engine {result['limit_fraction']:.1%}",
+        f"engine fp32 / pipeline b1:   {speed['engine'] / speed['pipeline_b1']:.2f}x",
+        f"engine fp32 / pipeline b32:  {speed['engine'] / speed['pipeline_b32']:.2f}x",
+        f"{quantized:11} / pipeline b1:  {speed['engine_quantized'] / speed['pipeline_b1']:.2f}x",
+        f"{quantized:11} / pipeline b32: {speed['engine_quantized'] / speed['pipeline_b32']:.2f}x",
+        f"{quantized:11} / engine fp32:  {speed['engine_quantized'] / speed['engine']:.2f}x",
+        f"model: {result['flops_per_turn'] / 1e9:.3f} GFLOP a turn; torch.mm fp32: {result['matmul_flops'] / 1e9:.1f} GFLOP/s"
+        + (f", bf16: {result['matmul_flops_bf16'] / 1e9:.1f} GFLOP/s" if result.get("matmul_flops_bf16") else ""),
+        f"share of the CPU's limit in its own arithmetic: engine fp32 {result['limit_fractions']['engine']:.1%}, "
+        f"{quantized} {result['limit_fractions']['engine_quantized']:.1%}",
         f"peak RSS (max over configurations): {result['peak_rss_mb']:.0f} MB",
     ]
     return "\n".join(lines)
@@ -255,8 +279,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Benchmark the coder against the transformers pipeline.")
     parser.add_argument("--turns", type=int, default=2000, help="turns to code (default 2000)")
     parser.add_argument("--model", default=None, help="model folder (default: the shipped model)")
-    parser.add_argument("--quantized", default=None, help="quantized backend: int8 or onnx-int8 (default: onnx-int8 "
-                        "when the fast extra is installed)")
+    parser.add_argument("--quantized", default=None, help="reduced-precision backend: bf16, int8 or onnx-int8 "
+                        "(default: bf16 where the CPU has it, else onnx-int8 when the fast extra is installed, else int8)")
     parser.add_argument("--json", action="store_true", help="print one JSON object and nothing else on stdout")
     args = parser.parse_args(argv)
     result = run_bench(args.turns, args.model, args.quantized)

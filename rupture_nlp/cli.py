@@ -140,8 +140,9 @@ def code(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no warnings (errors still shown)."),
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Show the progress bar even when "
                                             "stderr is not a terminal, or never (default: on a terminal only)."),
-    backend: str = typer.Option("torch", "--backend", help="Inference backend: torch (fp32), int8 (torch int8), "
-                                "onnx or onnx-int8 (ONNX Runtime; pip install 'rupture-nlp[fast]')."),
+    backend: str = typer.Option("auto", "--backend", help="Inference backend: auto (bf16 where the CPU has bf16 "
+                                "instructions, else torch), torch (fp32, identical on every machine), bf16, int8 "
+                                "(torch int8), onnx or onnx-int8 (ONNX Runtime; pip install 'rupture-nlp[fast]')."),
     deidentify: bool = typer.Option(False, "--deidentify", help=DEID_HELP),
     deid_mapping: Optional[Path] = typer.Option(None, "--deid-mapping", help=DEID_MAPPING_HELP),
 ) -> None:
@@ -460,8 +461,9 @@ def ray_code(
 def bench(
     turns: int = typer.Option(2000, "--turns", help="Test-split turns to code (with their context)."),
     model: Optional[Path] = typer.Option(None, "--model", help="Model folder (default: the model shipped in models/)."),
-    quantized: Optional[str] = typer.Option(None, "--quantized", help="Quantized backend to measure: int8 or onnx-int8 "
-                                            "(default: onnx-int8 when the fast extra is installed, else int8)."),
+    quantized: Optional[str] = typer.Option(None, "--quantized", help="Reduced-precision backend to measure: bf16, "
+                                            "int8 or onnx-int8 (default: bf16 where the CPU has it, else onnx-int8 "
+                                            "when the fast extra is installed, else int8)."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object (turns/s per configuration) and nothing else."),
 ) -> None:
     """Measure turns/s and peak RSS of the transformers pipeline (batch 1, 32) and the engine (fp32, quantized)."""

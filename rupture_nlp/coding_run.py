@@ -45,7 +45,7 @@ __all__ = ["FatalCodingError", "file_digest", "model_fingerprint", "run_coding"]
 MANIFEST_EVERY = 2.0  # seconds between manifest snapshots
 
 
-def load_transformer(folder: Path, backend: str = "torch"):
+def load_transformer(folder: Path, backend: str = "auto"):
     """The default coder factory (module-level so worker processes can unpickle it)."""
     from rupture_nlp.model import TransformerCoder
 
@@ -148,20 +148,25 @@ class Progress:
 
 def run_coding(batch, output: Path, model_dir: Path | None = None, coder=None, *, force: bool = False,
                workers: int = 1, progress: bool | None = None, coder_factory: Callable[[], Any] | None = None,
-               fingerprint: str | None = None, backend: str = "torch", deid=None, keep_mapping: bool = False) -> dict:
+               fingerprint: str | None = None, backend: str = "auto", deid=None, keep_mapping: bool = False) -> dict:
     """Code every session of `batch` (a cli.Batch) into `output`; returns the manifest.
 
     `coder` (an already loaded coder) or `coder_factory` (a picklable callable that loads
     one, run once per worker) replace loading `model_dir`; with `coder` given, coding runs
     in this process whatever `workers` says. `backend` is the inference backend of the default
-    loader (`rupture_nlp.backends`); a backend other than torch fp32 is part of the model
+    loader (`rupture_nlp.backends`; `auto` resolves here); a backend other than torch fp32 is part of the model
     fingerprint, so switching backend redoes the sessions. `fingerprint` replaces the model folder's hash
     in the provenance. `deid` (a `rupture_nlp.deid.Deidentifier`) de-identifies every output,
     the manifest and the messages; `keep_mapping` collects its placeholder tables (from the
     workers too) into `deid.mappings()`.
     """
-    from rupture_nlp.model import DEFAULT_MODEL_DIR
+    from rupture_nlp.backends import BackendError, resolve_backend
+    from rupture_nlp.model import DEFAULT_MODEL_DIR, ModelLoadError
 
+    try:
+        backend = resolve_backend(backend)  # `auto` is recorded as what it chose on this machine
+    except BackendError as exc:
+        raise ModelLoadError(str(exc)) from None
     output = Path(output)
     folder = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
     factory = coder_factory or functools.partial(load_transformer, folder, backend)

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from rupture_nlp.backends import BackendError, Runner, TorchRunner, make_runner
+from rupture_nlp.backends import DEFAULT_BACKEND, BackendError, Runner, TorchRunner, make_runner, resolve_backend
 from rupture_nlp.coder import TurnCoder
 from rupture_nlp.labels import MARKERS, STAGES, SUBTYPES
 from rupture_nlp.threads import configure_threads
@@ -163,9 +163,9 @@ class TransformerCoder(TurnCoder):
         return heads
 
     @classmethod
-    def load(cls, path: str | Path | None = None, backend: str = "torch") -> "TransformerCoder":
+    def load(cls, path: str | Path | None = None, backend: str = DEFAULT_BACKEND) -> "TransformerCoder":
         """Load a checkpoint folder (default: the model shipped in `models/`) to run on `backend`
-        (one of `rupture_nlp.backends.BACKENDS`)."""
+        (one of `rupture_nlp.backends.BACKENDS`; `coder.backend` names the one `auto` chose)."""
         from safetensors.torch import load_file
         from transformers import AutoConfig, AutoModel, AutoTokenizer
 
@@ -204,6 +204,7 @@ class TransformerCoder(TurnCoder):
                                  "the checkpoint may be corrupt: re-install or retrain it") from None
         configure_threads()
         try:
+            backend = resolve_backend(backend)
             runner = make_runner(backend, net, folder)
         except BackendError as exc:
             raise ModelLoadError(str(exc)) from None

@@ -36,12 +36,27 @@ def tiny(tmp_path_factory):
 
 
 def agree_with_fp32(folder, records, backend, atol):
-    reference = TransformerCoder.load(folder).predict_proba(records)
+    reference = TransformerCoder.load(folder, backend="torch").predict_proba(records)
     probs = TransformerCoder.load(folder, backend=backend).predict_proba(records)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
     np.testing.assert_allclose(probs, reference, atol=atol)
     assert np.mean(probs.argmax(axis=1) == reference.argmax(axis=1)) >= 0.9
     return probs
+
+
+def test_bf16_agrees_with_fp32(tiny):
+    folder, records = tiny
+    agree_with_fp32(folder, records, "bf16", atol=0.02)
+
+
+@pytest.mark.parametrize("native, expected", [(True, "bf16"), (False, "torch")])
+def test_auto_runs_bf16_only_where_the_cpu_has_it(tiny, monkeypatch, native, expected):
+    import rupture_nlp.backends as backends
+
+    monkeypatch.setattr(backends, "native_bf16", lambda: native)
+    coder = TransformerCoder.load(tiny[0])  # the default backend is auto
+    assert coder.backend == expected
+    assert type(coder.runner) is (backends.AutocastRunner if native else backends.TorchRunner)
 
 
 def test_torch_int8_agrees_with_fp32(tiny):
@@ -58,7 +73,7 @@ def test_onnx_matches_fp32_and_is_cached_beside_the_model(tiny):
     coder = TransformerCoder.load(folder, backend="onnx")  # second load reuses the export
     assert exported.stat().st_mtime_ns == stamp and coder.runner.path == exported
     single = coder.logits(records[:1])[0]  # batch of one, other length than the export's example
-    np.testing.assert_allclose(single, TransformerCoder.load(folder).logits(records[:1])[0], atol=1e-4)
+    np.testing.assert_allclose(single, TransformerCoder.load(folder, backend="torch").logits(records[:1])[0], atol=1e-4)
 
 
 @needs_onnx
@@ -81,7 +96,7 @@ def test_unwritable_model_folder_falls_back_to_the_user_cache(tiny, tmp_path, mo
 
 
 def test_unknown_backend_is_a_clear_load_error(tiny):
-    with pytest.raises(ModelLoadError, match="unknown backend 'fp8'.*torch, int8, onnx, onnx-int8"):
+    with pytest.raises(ModelLoadError, match="unknown backend 'fp8'.*auto, torch, bf16, int8, onnx, onnx-int8"):
         TransformerCoder.load(tiny[0], backend="fp8")
 
 
