@@ -32,10 +32,13 @@ thinly are less reliable (see per-group figures).
   {{ config.lexical_weight }} (chosen on dev: the two make different mistakes; the encoder alone
   is reported below){% else %}none (dev did not favour blending one in){% endif %}
 - calibration: temperatures fitted on dev {{ temps }}; decision offsets tuned on dev and kept
-  only if they also help held-out dev sessions (marker {{ config.marker_bias }}, stage {{ config.stage_bias }})
+  only if they also help held-out dev sessions (marker {{ config.marker_bias }}, stage {{ config.stage_bias }}){% if config.stage_recall_floors %};
+  the offsets of {{ config.stage_recall_floors | join(", ") }} then raised until dev recall reaches
+  {{ config.stage_recall_floors.values() | join(", ") }} (a missed antagonizing turn costs a supervisor more than a false flag){% endif %}
 - training: {{ args.epochs }} epochs, batch {{ args.batch_size }}, lr {{ args.learning_rate }}
   (heads {{ args.head_learning_rate }}), seed {{ args.seed }}, AnnoMI `none` turns kept at
-  {{ args.none_keep }} per epoch; {{ "%.1f"|format(seconds / 60) }} minutes on a 2-core CPU
+  {{ args.none_keep }} per epoch{% if args.bf16 %}, matrix products in bf16 (autocast, fp32 weights){% endif %};
+  {{ "%.1f"|format(seconds / 60) }} minutes on a 2-core CPU
 - training data hash: `{{ config.train_data_hash }}`
 
 ## Training data

@@ -7,10 +7,13 @@ Recipe, chosen for a 2-core CPU and a small, imbalanced corpus:
   stage), marked client turns also the subtype head; class weights ∝ frequency^-½;
 - AnnoMI turns coded `none` are subsampled each epoch (they are ~95 % of that source);
 - length-bucketed batches with dynamic padding; fixed seeds;
+- matrix products in bf16 (CPU autocast, fp32 master weights) where the CPU has bf16
+  instructions: 1.5x faster steps on AMX (0.34 s vs 0.50 s a batch of 16 × 80 tokens);
 - the best epoch by dev client macro-F1 is kept; then temperatures are fitted on dev
   (calibration), the TF-IDF companion is blended in with a dev-chosen weight
   (`rupture_nlp.lexical`), and decision offsets for the marker and stage heads are tuned on
-  dev, kept only when they also help held-out dev sessions.
+  dev, kept only when they also help held-out dev sessions; then the `antagonizing` offset is
+  raised, if need be, until dev recall of that class reaches a floor (see `raise_recall`).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from rupture_nlp.backends import native_bf16
 from rupture_nlp.labels import MARKERS, STAGES, SUBTYPES
 from rupture_nlp.model import RuptureNet, TransformerCoder, collate, encode
 
@@ -50,6 +54,8 @@ class TrainingArguments:
     seed: int = 13
     warmup: float = 0.06
     threads: int = 2
+    stage_recall_floors: dict = field(default_factory=lambda: {"antagonizing": 0.7})
+    bf16: bool | None = None  # None: where the CPU has bf16 instructions (`backends.native_bf16`)
 
 
 def data_hash(records: list[dict]) -> str:
@@ -175,6 +181,8 @@ def train(train_records: list[dict], dev_records: list[dict], out_dir: str | Pat
               "training_args": asdict(args), "train_data_hash": data_hash(train_records),
               "train_turns": len(train_records), "dev_turns": len(dev_records)}
     coder = TransformerCoder(net, tokenizer, config)
+    bf16 = native_bf16() if args.bf16 is None else args.bf16
+    config["training_args"]["bf16"] = bf16
     best_state, best_f1, started = None, -1.0, time.time()
     for epoch in range(args.epochs):
         net.train()
@@ -184,9 +192,11 @@ def train(train_records: list[dict], dev_records: list[dict], out_dir: str | Pat
         total = 0.0
         for step, rows in enumerate(_batches(encoded, args.batch_size, rng)):
             batch = collate([encoded[i] for i in rows], tokenizer.pad_token_id)
-            outputs = net(**batch)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                outputs = net(**batch)
             loss = sum(
-                losses[name](out, target[rows]) for name, out, target in zip(("marker", "subtype", "stage"), outputs, targets)
+                losses[name](out.float(), target[rows])
+                for name, out, target in zip(("marker", "subtype", "stage"), outputs, targets)
                 if (target[rows] != -100).any()
             )
             optimizer.zero_grad()
@@ -204,7 +214,7 @@ def train(train_records: list[dict], dev_records: list[dict], out_dir: str | Pat
     net.load_state_dict(best_state)
     net.eval()
     if dev_records:
-        calibrate(coder, dev_records, lexical=lexical, log=log)
+        calibrate(coder, dev_records, lexical=lexical, log=log, stage_recall_floors=args.stage_recall_floors)
     coder.config["training_seconds"] = round(time.time() - started, 1)
     if out_dir:
         coder.save(out_dir)
@@ -262,9 +272,34 @@ def choose_lexical_weight(encoder: tuple[np.ndarray, np.ndarray], lexical: tuple
     return max(grid, key=lambda w: (score(w), -w))
 
 
-def calibrate(coder: TransformerCoder, dev: list[dict], lexical=None, log=print) -> None:
+def raise_recall(probs: np.ndarray, gold: np.ndarray, bias: np.ndarray, cls: int, floor: float,
+                 step: float = 0.05, limit: float = 3.0) -> np.ndarray:
+    """`bias` with class `cls`'s log-space offset raised by the smallest multiple of `step`
+    (up to `limit`) that brings its dev recall to `floor`.
+
+    Why: for `antagonizing` a missed turn costs more than a false one. The report puts
+    these turns in front of a supervisor, who can dismiss a false flag in seconds but never
+    sees a missed one, so the decision rule is set to an operating point of recall rather
+    than to the best macro-F1 (which treats both errors alike).
+    """
+    rows = gold == cls
+    if not rows.any():
+        return bias
+    logp = np.log(np.clip(probs[rows], 1e-9, 1))
+
+    def recall(b: np.ndarray) -> float:
+        return float(((logp + b).argmax(1) == cls).mean())
+
+    bias = bias.copy()
+    while recall(bias) < floor and bias[cls] + step <= limit + 1e-9:
+        bias[cls] += step
+    return bias
+
+
+def calibrate(coder: TransformerCoder, dev: list[dict], lexical=None, log=print,
+              stage_recall_floors: dict[str, float] | None = None) -> None:
     """Fit temperatures on dev; blend in the lexical companion if given (weight chosen on dev);
-    then decision offsets, guarded against fitting dev noise."""
+    then decision offsets, guarded against fitting dev noise; then any stage recall floors."""
     from rupture_nlp.model import _softmax
 
     client = [r for r in dev if r["role"] == "client"]
@@ -288,4 +323,7 @@ def calibrate(coder: TransformerCoder, dev: list[dict], lexical=None, log=print)
             probs_m, probs_t = (1 - weight) * probs_m + weight * lex_m, (1 - weight) * probs_t + weight * lex_t
     coder.marker_bias = tune_bias_guarded(probs_m, gold_m, [r["session_id"] for r in client])
     coder.stage_bias = tune_bias_guarded(probs_t, gold_t, [r["session_id"] for r in therapist])
+    for stage, floor in (stage_recall_floors or {}).items():
+        coder.stage_bias = raise_recall(probs_t, gold_t, coder.stage_bias, STAGES.index(stage), floor)
+    coder.config["stage_recall_floors"] = dict(stage_recall_floors or {})
     log(f"decision offsets: marker {np.round(coder.marker_bias, 2).tolist()}, stage {np.round(coder.stage_bias, 2).tolist()}")

@@ -11,7 +11,7 @@ import pytest
 from rupture_nlp.baseline import BaselineCoder
 from rupture_nlp.lexical import LEXICAL_FILE, blend
 from rupture_nlp.model import ModelLoadError, TransformerCoder
-from rupture_nlp.train import TrainingArguments, choose_lexical_weight, train, tune_bias_guarded
+from rupture_nlp.train import TrainingArguments, choose_lexical_weight, raise_recall, train, tune_bias_guarded
 
 from tiny_model import make_tiny_base, toy_records
 
@@ -93,6 +93,17 @@ def test_offsets_are_kept_when_they_help_held_out_sessions():
 def test_offsets_need_at_least_two_dev_sessions_to_be_checked():
     probs = np.array([[0.6, 0.3, 0.1], [0.6, 0.35, 0.05], [0.2, 0.2, 0.6]])
     assert not tune_bias_guarded(probs, np.array([1, 1, 2]), ["only", "only", "only"]).any()
+
+
+def test_recall_floor_raises_only_that_class_and_only_as_far_as_needed():
+    # class 1 gold on four rows; its probability trails class 0 by log-ratios ln2, ln4, 0 (already won) and ln8
+    probs = np.array([[2 / 3, 1 / 3], [0.8, 0.2], [0.4, 0.6], [8 / 9, 1 / 9], [0.9, 0.1]])
+    gold = np.array([1, 1, 1, 1, 0])
+    bias = raise_recall(probs, gold, np.zeros(2), cls=1, floor=0.5)  # needs one more row: the ln2 one
+    assert bias[0] == 0 and np.log(2) <= bias[1] < np.log(2) + 0.05
+    bias = raise_recall(probs, gold, np.zeros(2), cls=1, floor=1.0, limit=1.0)  # ln8 ≈ 2.08 is past the limit
+    assert bias[1] == pytest.approx(1.0)
+    assert raise_recall(probs, gold, np.array([0.0, 0.3]), cls=1, floor=0.25)[1] == 0.3  # met already: unchanged
 
 
 def test_a_non_finite_dev_logit_does_not_poison_the_temperature():

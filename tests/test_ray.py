@@ -16,6 +16,7 @@ from rupture_nlp.errors import TranscriptError
 from rupture_nlp.integrations.ray import code_corpus, read_coded, same_package_env
 from rupture_nlp.io import read_sessions
 from rupture_nlp.model import TransformerCoder
+from rupture_nlp.resume import model_fingerprint
 from rupture_nlp.train import TrainingArguments, train
 from rupture_nlp.types import write_jsonl
 
@@ -57,15 +58,24 @@ def sessions():
 @pytest.fixture(scope="module")
 def expected(sessions, tiny_model) -> list[dict]:
     coder = TransformerCoder.load(tiny_model)
-    rows = [row for s in sessions for row in coded_records(s, coder.code(s))]
+    model = model_fingerprint(tiny_model) + ("" if coder.backend == "torch" else f"+{coder.backend}")
+    rows = [row for s in sessions for row in coded_records(s, coder.code(s), {"model": model})]
     return sorted(rows, key=lambda r: (r["session_id"], r["turn"]))
 
 
-def assert_same_rows(got: list[dict], expected: list[dict]) -> None:
+def assert_same_rows(got: list[dict], expected: list[dict], source: Path) -> None:
     assert len(got) == len(expected) > 100
+    hashes: dict[str, set[str]] = {}
     for g, e in zip(got, expected):
         assert list(g) == list(e)  # the same keys in the same order as `rupture-nlp code` writes
-        assert {k: v for k, v in g.items() if k != "probs"} == {k: v for k, v in e.items() if k != "probs"}
+        skip = ("probs", "provenance")
+        assert {k: v for k, v in g.items() if k not in skip} == {k: v for k, v in e.items() if k not in skip}
+        assert g["provenance"]["model"] == e["provenance"]["model"]  # model fingerprint (+ backend), as `code` has it
+        assert g["provenance"]["source"] == str(source.resolve())
+        hashes.setdefault(g["session_id"], set()).add(g["provenance"]["input_sha256"])
+    assert all(len(h) == 1 for h in hashes.values())  # one input hash a session...
+    assert len({h.pop() for h in hashes.values()}) == len(hashes) == 3  # ...and different sessions differ
+    for g, e in zip(got, expected):
         assert (g["probs"] is None) == (e["probs"] is None)
         for head, probs in (e["probs"] or {}).items():
             assert g["probs"][head] == pytest.approx(probs, abs=2e-3)
@@ -78,7 +88,7 @@ def test_jsonl_in_jsonl_out_equals_the_in_process_coder(local_ray, tmp_path, ses
     write_jsonl(sessions, turns)
     manifest = code_corpus(turns, tmp_path / "coded", tiny_model, num_actors=2, batch_size=16)
     assert manifest["turns"] == len(expected) and manifest["shards"]
-    assert_same_rows(read_coded(tmp_path / "coded"), expected)
+    assert_same_rows(read_coded(tmp_path / "coded"), expected, turns)
     assert not (tmp_path / "coded.part").exists()
     line = (tmp_path / "coded" / manifest["shards"][0]).read_text().splitlines()[0]
     assert isinstance(json.loads(line)["session_meta"], dict)  # objects, as `code` writes them, not JSON text
@@ -93,7 +103,7 @@ def test_parquet_in_parquet_out_equals_the_in_process_coder(local_ray, tmp_path,
     manifest = code_corpus(tmp_path / "turns.parquet", tmp_path / "coded", tiny_model, num_actors=1, batch_size=64,
                            format="parquet")
     assert all(name.endswith(".parquet") for name in manifest["shards"])
-    assert_same_rows(read_coded(tmp_path / "coded"), expected)
+    assert_same_rows(read_coded(tmp_path / "coded"), expected, tmp_path / "turns.parquet")
 
 
 def test_a_bad_line_names_file_and_line_and_writes_nothing(local_ray, tmp_path, sessions, tiny_model):

@@ -20,6 +20,7 @@ writer turns them back into objects.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import time
@@ -44,16 +45,16 @@ SESSION_FIELDS = ("session_id", "source", "format", "session_meta")
 INPUT_SCHEMA = pa.schema([
     ("session_id", pa.string()), ("turn", pa.int64()), ("role", pa.string()),
     ("model_text", pa.string()), ("context", pa.list_(pa.string())), ("backchannel", pa.bool_()),
-    ("record", pa.string()), ("session_meta", pa.string()),
+    ("record", pa.string()), ("session_meta", pa.string()), ("input_sha256", pa.string()), ("source", pa.string()),
 ])
 # One row a coded turn: the keys of `coding_io.coded_records`, nested values as JSON text.
 OUTPUT_SCHEMA = pa.schema([
     ("session_id", pa.string()), ("turn", pa.int64()), ("speaker", pa.string()), ("role", pa.string()),
     ("text", pa.string()), ("marker", pa.string()), ("subtype", pa.string()), ("stage", pa.string()),
     ("probs", pa.string()), ("start", pa.float64()), ("end", pa.float64()), ("cues", pa.list_(pa.string())),
-    ("session_meta", pa.string()),
+    ("session_meta", pa.string()), ("provenance", pa.string()),
 ])
-JSON_COLUMNS = ("probs", "session_meta")
+JSON_COLUMNS = ("probs", "session_meta", "provenance")
 # Writing is I/O: a small CPU share lets it run beside actors that hold every core.
 WRITE_ARGS = {"num_cpus": 0.25}
 _KINDS = {".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
@@ -136,6 +137,8 @@ def _session_inputs(group: pa.Table, context_turns: int) -> pa.Table:
                               "numbered 0, 1, 2… and appear once (two inputs with the same session id?)")
     inputs = {r["turn"]: r for r in session_records(session, context_turns)}
     meta = json.dumps(session.metadata, ensure_ascii=False)
+    digest = "sha256:" + hashlib.sha256("\n".join(r["record"] for r in rows).encode("utf-8")).hexdigest()[:16]
+    source = str(Path(rows[0]["path"]).resolve()) if rows[0].get("path") else None
     out = []
     for turn, row in zip(session.turns, rows):
         record = json.loads(row["record"])
@@ -145,7 +148,7 @@ def _session_inputs(group: pa.Table, context_turns: int) -> pa.Table:
         out.append({"session_id": session.session_id, "turn": turn.index, "role": turn.role,
                     "model_text": model["text"] if model else None, "context": model["context"] if model else [],
                     "backchannel": turn.backchannel, "record": json.dumps(record, ensure_ascii=False),
-                    "session_meta": meta})
+                    "session_meta": meta, "input_sha256": digest, "source": source})
     return pa.Table.from_pylist(out, schema=INPUT_SCHEMA)
 
 
@@ -159,8 +162,14 @@ class _CoderActor:
 
         from rupture_nlp.model import TransformerCoder
 
+        from rupture_nlp.model import DEFAULT_MODEL_DIR
+        from rupture_nlp.resume import model_fingerprint
+
         torch.set_num_threads(max(1, threads))
         self.coder = TransformerCoder.load(model_dir)
+        backend = self.coder.backend
+        self.model = model_fingerprint(Path(model_dir) if model_dir else DEFAULT_MODEL_DIR) + (
+            "" if backend == "torch" else f"+{backend}")  # as `rupture-nlp code` records it
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         rows = batch.to_pylist()
@@ -174,7 +183,8 @@ class _CoderActor:
         for row, coding in zip(rows, codings):
             session = Session(session_id=row["session_id"], turns=[Turn.from_dict(json.loads(row["record"]))],
                               metadata=json.loads(row["session_meta"]))
-            (record,) = coded_records(session, [coding])
+            prov = {"input_sha256": row["input_sha256"], "model": self.model, "source": row["source"]}
+            (record,) = coded_records(session, [coding], prov)
             out.append({**record, **{k: json.dumps(record[k], ensure_ascii=False) for k in JSON_COLUMNS}})
         return pa.Table.from_pylist(out, schema=OUTPUT_SCHEMA)
 
