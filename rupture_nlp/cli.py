@@ -439,6 +439,7 @@ def ray_code(
     cpus: float = typer.Option(1.0, "--cpus-per-actor", help="CPU cores (torch threads) per actor."),
     out_format: str = typer.Option("jsonl", "--to", help="Output format: jsonl (as 'code' writes) or parquet."),
     address: Optional[str] = typer.Option(None, "--address", help="Ray cluster to join, e.g. 'auto'; default: a local Ray."),
+    deidentify: bool = typer.Option(False, "--deidentify", help=DEID_HELP),
 ) -> None:
     """Code a turns file on Ray Data (needs the ray extra): an actor pool, whole sessions kept for context."""
     try:
@@ -448,8 +449,9 @@ def ray_code(
         raise typer.Exit(2)
     from rupture_nlp.model import ModelLoadError
 
+    deid = make_deidentifier(deidentify, None)
     try:
-        manifest = code_corpus(turns, output, model, actors, batch_size, out_format, cpus, address=address)
+        manifest = code_corpus(turns, output, model, actors, batch_size, out_format, cpus, address=address, deid=deid)
     except (TranscriptError, ModelLoadError, FileExistsError, ValueError) as error:
         typer.secho(f"error: {error}", err=True, fg="red")
         raise typer.Exit(2 if isinstance(error, ModelLoadError) else 1)

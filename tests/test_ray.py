@@ -140,3 +140,36 @@ def test_an_existing_output_folder_is_never_overwritten(tmp_path, tiny_model):
     with pytest.raises(FileExistsError, match="not empty"):
         code_corpus(tmp_path / "x.jsonl", tmp_path / "coded", tiny_model)
     assert (tmp_path / "coded" / "keep.jsonl").read_text() == "{}\n"
+
+
+def test_deidentified_ray_coding_leaks_nothing_and_keeps_the_codes(local_ray, tmp_path, sessions, tiny_model, expected):
+    pytest.importorskip("faker")
+    pytest.importorskip("phonenumbers")
+    from dataclasses import replace
+
+    from rupture_nlp.deid import Deidentifier
+
+    planted = ["Marcus Whitfield", "marcus.whitfield@example.org", "(312) 555-0187"]
+    first = sessions[0]
+    turns = list(first.turns)
+    turns[1] = replace(turns[1], text=turns[1].text + " My name is Marcus Whitfield, write to marcus.whitfield@example.org "
+                       "or call (312) 555-0187.")
+    planted_sessions = [replace(first, turns=turns, session_id="whitfield_intake")] + sessions[1:]
+    path = tmp_path / "whitfield_turns.jsonl"
+    write_jsonl(planted_sessions, path)
+    manifest = code_corpus(path, tmp_path / "coded", tiny_model, num_actors=1, batch_size=32,
+                           deid=Deidentifier(key="test-key"))
+    written = "".join(p.read_text() for p in (tmp_path / "coded").iterdir())
+    for secret in planted + ["whitfield", str(path)]:
+        assert secret.lower() not in written.lower()
+    rows = read_coded(tmp_path / "coded")
+    assert manifest["deidentified"] and manifest["input"].startswith("sha256:")
+    assert all(r["provenance"]["source"].startswith("sha256:") for r in rows)
+    assert len({r["session_id"] for r in rows}) == 3
+    # the model read the real text: every turn but the edited one keeps the plain run's codes
+    pseudonym = Deidentifier(key="test-key").session_id
+    renamed = {pseudonym(s.session_id): s.session_id for s in sessions[1:]} | {pseudonym("whitfield_intake"): first.session_id}
+    plain = {(e["session_id"], e["turn"]): (e["marker"], e["stage"]) for e in expected}
+    got = {(renamed[r["session_id"]], r["turn"]): (r["marker"], r["stage"]) for r in rows}
+    same = [got[k] == v for k, v in plain.items() if k != (first.session_id, 1)]
+    assert len(got) == len(plain) and sum(same) >= len(same) - 3  # context of turns 2–4 changed a little

@@ -125,8 +125,14 @@ def read_turns(path: str | Path) -> Dataset:
 
 # --- the session step: whole sessions in, one model input a turn out -----------------
 
-def _session_inputs(group: pa.Table, context_turns: int) -> pa.Table:
-    """map_groups UDF: rebuild one whole session and make each turn's model input."""
+def _session_inputs(group: pa.Table, context_turns: int, deid=None) -> pa.Table:
+    """map_groups UDF: rebuild one whole session and make each turn's model input.
+
+    With `deid` (a `rupture_nlp.deid.Deidentifier`) the rows that reach the output carry the
+    de-identified session (text, speakers, id, metadata; the input file by content hash),
+    while the model reads the real text, as `rupture-nlp code --deidentify` does: the codes
+    do not depend on the flag. The whole session is scrubbed at once, so placeholders are
+    consistent across its turns."""
     rows = sorted(group.to_pylist(), key=lambda r: json.loads(r["record"])["index"])
     (session,) = iter_jsonl_sessions(r["record"] for r in rows)
     indices = [t.index for t in session.turns]
@@ -138,14 +144,21 @@ def _session_inputs(group: pa.Table, context_turns: int) -> pa.Table:
     inputs = {r["turn"]: r for r in session_records(session, context_turns)}
     meta = json.dumps(session.metadata, ensure_ascii=False)
     digest = "sha256:" + hashlib.sha256("\n".join(r["record"] for r in rows).encode("utf-8")).hexdigest()[:16]
-    source = str(Path(rows[0]["path"]).resolve()) if rows[0].get("path") else None
+    path = rows[0].get("path")
+    source = str(Path(path).resolve()) if path else None
+    shown = session
+    if deid is not None:
+        from rupture_nlp.resume import file_digest
+
+        shown = deid.session(session)
+        meta, source = json.dumps(shown.metadata, ensure_ascii=False), file_digest(path) if path else None
     out = []
-    for turn, row in zip(session.turns, rows):
-        record = json.loads(row["record"])
+    for turn, clean, row in zip(session.turns, shown.turns, rows):
+        record = json.loads(row["record"]) if deid is None else clean.to_dict()
         for key in SESSION_FIELDS:
             record.pop(key, None)
         model = inputs.get(turn.index)
-        out.append({"session_id": session.session_id, "turn": turn.index, "role": turn.role,
+        out.append({"session_id": shown.session_id, "turn": turn.index, "role": turn.role,
                     "model_text": model["text"] if model else None, "context": model["context"] if model else [],
                     "backchannel": turn.backchannel, "record": json.dumps(record, ensure_ascii=False),
                     "session_meta": meta, "input_sha256": digest, "source": source})
@@ -202,7 +215,7 @@ def context_turns_of(model_dir: str | Path | None) -> int:
 
 def code_dataset(ds: Dataset, model_dir: str | Path | None = None, *, concurrency: int | tuple[int, int] = 2,
                  batch_size: int = 64, num_cpus: float = 1, memory: float | None = None,
-                 partitions: int | None = None) -> Dataset:
+                 partitions: int | None = None, deid=None) -> Dataset:
     """Code a dataset of turn rows (from `read_turns`) on an actor pool; returns the coded rows.
 
     The session step runs at once and its output is materialized: the groupby needs every
@@ -216,10 +229,13 @@ def code_dataset(ds: Dataset, model_dir: str | Path | None = None, *, concurrenc
     0.5 GB); `partitions` is the number of session groups (default: 4 a actor). `model_dir`
     goes to the actors as given: an absolute path every node sees, or a path relative to the
     job's `runtime_env` working_dir (it is also read on the driver, for the context window).
+    `deid`: a `rupture_nlp.deid.Deidentifier` (it pickles without its tables): outputs are
+    de-identified in the session step (see `_session_inputs`).
     """
     actors = max(concurrency) if isinstance(concurrency, tuple) else concurrency
     inputs = ds.groupby("session_id", num_partitions=partitions or 4 * max(1, actors)).map_groups(
-        _session_inputs, fn_kwargs={"context_turns": context_turns_of(model_dir)}, batch_format="pyarrow").materialize()
+        _session_inputs, fn_kwargs={"context_turns": context_turns_of(model_dir), "deid": deid},
+        batch_format="pyarrow").materialize()
     folder = str(model_dir) if model_dir else None
     extra = {"memory": memory} if memory else {}
     pool = (ActorPoolStrategy(min_size=concurrency[0], max_size=concurrency[1]) if isinstance(concurrency, tuple)
@@ -309,12 +325,14 @@ def _count_rows(folder: Path) -> int:
 
 def code_corpus(input_path: str | Path, output_path: str | Path, model_dir: str | Path | None = None,
                 num_actors: int = 2, batch_size: int = 64, format: str = "jsonl", num_cpus: float = 1,
-                memory: float | None = None, address: str | None = None) -> dict[str, Any]:
+                memory: float | None = None, address: str | None = None, deid=None) -> dict[str, Any]:
     """Code a turns file or folder into the folder `output_path`; returns (and writes) a manifest.
 
     Starts a local Ray instance unless one is running (or joins `address`, e.g. "auto").
     The shards are written to `<output>.part` and renamed into place only when every turn is
-    coded, so a failed run never leaves a partial result that looks complete; a bad input line
+    coded, so a failed run never leaves a partial result that looks complete; `deid` (a
+    `rupture_nlp.deid.Deidentifier`) de-identifies every output row and names the input by
+    content hash in the manifest; a bad input line
     raises `TranscriptError` naming the file and line before any coding starts.
     """
     from rupture_nlp.coding_io import atomic_write_text
@@ -337,7 +355,7 @@ def code_corpus(input_path: str | Path, output_path: str | Path, model_dir: str 
     try:
         folder = Path(model_dir).resolve() if model_dir else None
         coded = code_dataset(read_turns(input_path), folder, concurrency=num_actors, batch_size=batch_size,
-                             num_cpus=num_cpus, memory=memory)
+                             num_cpus=num_cpus, memory=memory, deid=deid)
         write_coded_dataset(coded, part, format)
     except Exception as exc:
         shutil.rmtree(part, ignore_errors=True)
@@ -351,11 +369,16 @@ def code_corpus(input_path: str | Path, output_path: str | Path, model_dir: str 
     part.rename(output)
     turns = _count_rows(output)
     folder = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
-    manifest = {"model": {"path": str(folder), "fingerprint": model_fingerprint(folder)}, "input": str(input_path),
+    from rupture_nlp.resume import file_digest
+
+    shown_input = str(input_path) if deid is None else file_digest(input_path) if Path(input_path).is_file() else None
+    manifest = {"model": {"path": str(folder), "fingerprint": model_fingerprint(folder)}, "input": shown_input,
                 "format": format, "turns": turns, "seconds": round(seconds, 2),
                 "turns_per_second": round(turns / seconds, 1) if seconds else None,
                 "actors": num_actors, "batch_size": batch_size, "num_cpus": num_cpus,
                 "shards": sorted(p.name for p in output.iterdir() if p.suffix in (".jsonl", ".parquet"))}
+    if deid is not None:
+        manifest["deidentified"] = {"detectors": deid.detectors, "input": "named by sha256 of its bytes, not by path"}
     atomic_write_text(output / "manifest.json", json.dumps(manifest, indent=2))
     return manifest
 
