@@ -273,27 +273,39 @@ def choose_lexical_weight(encoder: tuple[np.ndarray, np.ndarray], lexical: tuple
 
 
 def raise_recall(probs: np.ndarray, gold: np.ndarray, bias: np.ndarray, cls: int, floor: float,
-                 step: float = 0.05, limit: float = 3.0) -> np.ndarray:
-    """`bias` with class `cls`'s log-space offset raised by the smallest multiple of `step`
-    (up to `limit`) that brings its dev recall to `floor`.
+                 min_precision: float = 0.5, step: float = 0.05, limit: float = 3.0) -> np.ndarray:
+    """`bias` with class `cls`'s log-space offset raised (in steps of `step`, up to `limit`) to
+    the smallest value whose dev recall reaches `floor` with dev precision ≥ `min_precision`;
+    if none does, to the smallest value giving the best recall at that precision.
 
-    Why: for `antagonizing` a missed turn costs more than a false one. The report puts
-    these turns in front of a supervisor, who can dismiss a false flag in seconds but never
-    sees a missed one, so the decision rule is set to an operating point of recall rather
-    than to the best macro-F1 (which treats both errors alike).
+    Why: for `antagonizing` a missed turn costs more than a false one. The report puts these
+    turns in front of a supervisor, who can dismiss a false flag but never sees a missed one,
+    so recall is worth buying with some precision. Not with all of it: when fewer than half
+    the flags are real the flag no longer tells the supervisor anything, and it tells a
+    trainee they antagonized a client when they did not. (Unguarded, the floor once pushed
+    the offset to 2.55: test recall 0.94 at precision 0.17.)
     """
-    rows = gold == cls
-    if not rows.any():
+    if not (gold == cls).any():
         return bias
-    logp = np.log(np.clip(probs[rows], 1e-9, 1))
+    logp = np.log(np.clip(probs, 1e-9, 1))
 
-    def recall(b: np.ndarray) -> float:
-        return float(((logp + b).argmax(1) == cls).mean())
+    def recall_precision(b: np.ndarray) -> tuple[float, float]:
+        flagged = (logp + b).argmax(1) == cls
+        recall = float(flagged[gold == cls].mean())
+        return recall, float((gold[flagged] == cls).mean()) if flagged.any() else 1.0
 
-    bias = bias.copy()
-    while recall(bias) < floor and bias[cls] + step <= limit + 1e-9:
-        bias[cls] += step
-    return bias
+    if recall_precision(bias)[0] >= floor:
+        return bias
+    best, best_recall = bias, recall_precision(bias)[0]
+    for value in np.arange(bias[cls] + step, limit + 1e-9, step):  # smallest offset that reaches the floor
+        trial = bias.copy()
+        trial[cls] = value
+        recall, precision = recall_precision(trial)
+        if precision >= min_precision and recall > best_recall + 1e-12:
+            best, best_recall = trial, recall
+            if recall >= floor:
+                break
+    return best
 
 
 def calibrate(coder: TransformerCoder, dev: list[dict], lexical=None, log=print,

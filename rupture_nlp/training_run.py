@@ -31,7 +31,7 @@ def test_metrics(coder, records: list[dict]) -> dict:
     def block(items):
         client = [(r, c) for r, c in items if r["role"] == "client"]
         therapist = [(r, c) for r, c in items if r["role"] == "therapist"]
-        out = {}
+        out = {"sessions": len({r["session_id"] for r, _ in items})}
         if client:
             out["marker"] = score([r["marker"] for r, _ in client], [c.marker for _, c in client], MARKERS,
                                   [r["session_id"] for r, _ in client], n_boot=200)

@@ -101,9 +101,21 @@ def test_recall_floor_raises_only_that_class_and_only_as_far_as_needed():
     gold = np.array([1, 1, 1, 1, 0])
     bias = raise_recall(probs, gold, np.zeros(2), cls=1, floor=0.5)  # needs one more row: the ln2 one
     assert bias[0] == 0 and np.log(2) <= bias[1] < np.log(2) + 0.05
-    bias = raise_recall(probs, gold, np.zeros(2), cls=1, floor=1.0, limit=1.0)  # ln8 ≈ 2.08 is past the limit
-    assert bias[1] == pytest.approx(1.0)
+    bias = raise_recall(probs, gold, np.zeros(2), cls=1, floor=1.0, limit=1.0)  # ln4, ln8 are past the limit
+    assert np.log(2) <= bias[1] < np.log(2) + 0.05  # the smallest offset with the best recall reachable
     assert raise_recall(probs, gold, np.array([0.0, 0.3]), cls=1, floor=0.25)[1] == 0.3  # met already: unchanged
+
+
+def test_recall_floor_stops_before_precision_falls_below_the_guard():
+    # two class-1 rows need offsets ln3 and ln9; three class-0 rows flip at ln2, ln4 and ln5
+    probs = np.array([[0.75, 0.25], [0.9, 0.1], [2 / 3, 1 / 3], [0.8, 0.2], [5 / 6, 1 / 6]])
+    gold = np.array([1, 1, 0, 0, 0])
+    bias = raise_recall(probs, gold, np.zeros(2), cls=1, floor=1.0, min_precision=0.5)
+    # past ln2 precision is 0 (not allowed), at ln3 recall 1/2 at precision 1/2 (allowed); full recall at ln9
+    # comes with all three false flags, precision 2/5: so it stops at ln3, the best recall the guard allows
+    assert np.log(3) <= bias[1] < np.log(3) + 0.05
+    unguarded = raise_recall(probs, gold, np.zeros(2), cls=1, floor=1.0, min_precision=0.0)
+    assert unguarded[1] >= np.log(9)
 
 
 def test_a_non_finite_dev_logit_does_not_poison_the_temperature():
