@@ -77,8 +77,11 @@ def native_bf16() -> bool:
     oneDNN emulates them and bf16 is slower than fp32."""
     import torch
 
-    probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
-    return any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
+    probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")  # private: absent or failing means no
+    try:
+        return any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
+    except Exception:
+        return False
 
 
 def resolve_backend(backend: str) -> str:

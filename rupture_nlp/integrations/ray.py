@@ -20,6 +20,7 @@ writer turns them back into objects.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import shutil
@@ -125,6 +126,14 @@ def read_turns(path: str | Path) -> Dataset:
 
 # --- the session step: whole sessions in, one model input a turn out -----------------
 
+@functools.lru_cache(maxsize=64)
+def _input_digest(path: str) -> str:
+    """An input file's content hash, read once per worker (a file holds many sessions)."""
+    from rupture_nlp.resume import file_digest
+
+    return file_digest(path)
+
+
 def _session_inputs(group: pa.Table, context_turns: int, deid=None) -> pa.Table:
     """map_groups UDF: rebuild one whole session and make each turn's model input.
 
@@ -148,10 +157,8 @@ def _session_inputs(group: pa.Table, context_turns: int, deid=None) -> pa.Table:
     source = str(Path(path).resolve()) if path else None
     shown = session
     if deid is not None:
-        from rupture_nlp.resume import file_digest
-
         shown = deid.session(session)
-        meta, source = json.dumps(shown.metadata, ensure_ascii=False), file_digest(path) if path else None
+        meta, source = json.dumps(shown.metadata, ensure_ascii=False), _input_digest(path) if path else None
     out = []
     for turn, clean, row in zip(session.turns, shown.turns, rows):
         record = json.loads(row["record"]) if deid is None else clean.to_dict()
