@@ -54,7 +54,9 @@ Turns: {{ sizes }}.
 {% endfor %}
 
 "shipped coder" is what `rupture-nlp code` runs; "encoder alone" is the fine-tuned encoder
-without the lexical companion and without offsets.
+without the lexical companion and without offsets. Figures are computed in fp32; the default
+`auto` backend runs bf16 on CPUs with bf16 instructions, which `scripts/backend_accuracy.py`
+checks against these figures (see docs/inference-speed.md).
 
 ### Per class (shipped coder, all test turns)
 | head | class | precision | recall | F1 | n |
