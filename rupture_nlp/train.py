@@ -13,7 +13,7 @@ Recipe, chosen for a 2-core CPU and a small, imbalanced corpus:
   (calibration), the TF-IDF companion is blended in with a dev-chosen weight
   (`rupture_nlp.lexical`), and decision offsets for the marker and stage heads are tuned on
   dev, kept only when they also help held-out dev sessions; then the `antagonizing` offset is
-  raised, if need be, until dev recall of that class reaches a floor (see `raise_recall`).
+  raised, if need be, toward a dev recall floor while dev precision stays ≥ 0.5 (`raise_recall`).
 """
 
 from __future__ import annotations
