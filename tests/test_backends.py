@@ -15,9 +15,8 @@ import torch
 
 from rupture_nlp.model import ModelLoadError, TransformerCoder, token_batches
 from rupture_nlp.threads import configure_threads, physical_cores
-from rupture_nlp.train import TrainingArguments, train
 
-from tiny_model import make_tiny_base, toy_records
+from tiny_model import toy_records, train_tiny
 
 HAVE_ONNX = all(importlib.util.find_spec(m) for m in ("onnxruntime", "onnx", "onnxscript"))
 needs_onnx = pytest.mark.skipif(not HAVE_ONNX, reason="ONNX backends need the fast extra: pip install 'rupture-nlp[fast]'")
@@ -26,11 +25,8 @@ needs_onnx = pytest.mark.skipif(not HAVE_ONNX, reason="ONNX backends need the fa
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     """A tiny model trained on the toy records (distinct logits, so argmax agreement means something)."""
-    base = make_tiny_base(tmp_path_factory.mktemp("base"))
-    out = tmp_path_factory.mktemp("model") / "tiny"
+    out = train_tiny(tmp_path_factory.mktemp("model"), epochs=3)
     records = toy_records()
-    args = TrainingArguments(epochs=3, batch_size=8, learning_rate=5e-3, head_learning_rate=1e-2, max_length=48, threads=1)
-    train(records, records[:20], out, base, args, log=lambda *_: None)
     varied = records + [dict(records[1], context=["therapist: " + "how do you feel " * 12] * 3)]  # one truncated turn
     return out, varied
 

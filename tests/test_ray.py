@@ -13,14 +13,13 @@ ray = pytest.importorskip("ray", reason="Ray Data is the optional extra [ray]; p
 
 from rupture_nlp.coding_io import coded_records
 from rupture_nlp.errors import TranscriptError
-from rupture_nlp.integrations.ray import code_corpus, read_coded, same_package_env
+from rupture_nlp.integrations.ray import _jsonl_rows, code_corpus, read_coded, same_package_env
 from rupture_nlp.io import read_sessions
 from rupture_nlp.model import TransformerCoder
 from rupture_nlp.resume import model_fingerprint
-from rupture_nlp.train import TrainingArguments, train
 from rupture_nlp.types import write_jsonl
 
-from tiny_model import make_tiny_base, toy_records
+from tiny_model import train_tiny
 
 pytestmark = pytest.mark.slow  # starts a local Ray and actor processes: tens of seconds, not seconds
 
@@ -37,11 +36,7 @@ def local_ray():
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory) -> Path:
-    base = make_tiny_base(tmp_path_factory.mktemp("base"))
-    out = tmp_path_factory.mktemp("model") / "tiny"
-    args = TrainingArguments(epochs=3, batch_size=8, learning_rate=5e-3, head_learning_rate=1e-2, max_length=48, threads=1)
-    train(toy_records(), toy_records()[:20], out, base, args, log=lambda *_: None)
-    return out
+    return train_tiny(tmp_path_factory.mktemp("model"), epochs=3)
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +99,18 @@ def test_parquet_in_parquet_out_equals_the_in_process_coder(local_ray, tmp_path,
                            format="parquet")
     assert all(name.endswith(".parquet") for name in manifest["shards"])
     assert_same_rows(read_coded(tmp_path / "coded"), expected, tmp_path / "turns.parquet")
+
+
+def test_a_line_separator_inside_a_turn_text_does_not_split_the_line(tmp_path, sessions):
+    turns = tmp_path / "turns.jsonl"
+    write_jsonl(sessions[:1], turns)
+    lines = turns.read_text(encoding="utf-8").split("\n")
+    record = json.loads(lines[1])
+    record["text"] = "one\u2028two"  # a raw U+2028, as json.dumps(ensure_ascii=False) writes it
+    lines[1] = json.dumps(record, ensure_ascii=False)
+    rows = _jsonl_rows({"path": str(turns), "bytes": "\n".join(lines).encode("utf-8")})
+    assert len(rows) == len(sessions[0].turns)
+    assert json.loads(rows[1]["record"])["text"] == "one\u2028two"
 
 
 def test_a_bad_line_names_file_and_line_and_writes_nothing(local_ray, tmp_path, sessions, tiny_model):

@@ -45,15 +45,15 @@ def toy_records(n_sessions: int = 6) -> list[dict]:
     return rows
 
 
-def train_tiny(root: Path) -> Path:
-    """A tiny trained checkpoint under `root` (one epoch on `toy_records`): for tests that
-    need a model folder to code with, not a good model."""
+def train_tiny(root: Path, epochs: int = 1) -> Path:
+    """A tiny trained checkpoint under `root` (`epochs` on `toy_records`): for tests that
+    need a model folder to code with, not a good model (3 epochs give distinct logits)."""
     from rupture_nlp.train import TrainingArguments, train
 
     base = make_tiny_base(root / "base")
     out = root / "tiny"
     records = toy_records()
-    args = TrainingArguments(epochs=1, batch_size=8, learning_rate=5e-3, head_learning_rate=1e-2, max_length=48, threads=1)
+    args = TrainingArguments(epochs=epochs, batch_size=8, learning_rate=5e-3, head_learning_rate=1e-2, max_length=48, threads=1)
     train(records, records[:20], out, base, args, log=lambda *_: None)
     return out
 

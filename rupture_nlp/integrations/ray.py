@@ -37,6 +37,8 @@ from ray.data.datasource import BlockBasedFileDatasink
 from rupture_nlp.coder import session_records
 from rupture_nlp.coding_io import coded_records
 from rupture_nlp.errors import TranscriptError
+from rupture_nlp.exports.coded import read_coded_sessions
+from rupture_nlp.io.base import json_lines
 from rupture_nlp.types import Coding, Session, Turn, iter_jsonl_sessions
 
 FORMATS = ("jsonl", "parquet")
@@ -81,9 +83,7 @@ def _jsonl_rows(row: dict[str, Any]) -> list[dict[str, Any]]:
     """Turn rows of one JSONL file, checked line by line so a bad line names itself."""
     path = row["path"]
     rows = []
-    for number, raw in enumerate(row["bytes"].decode("utf-8").splitlines(), start=1):
-        if not raw.strip():
-            continue
+    for number, raw in json_lines(row["bytes"].decode("utf-8")):
         try:
             record = json.loads(raw)
         except json.JSONDecodeError as exc:
@@ -281,8 +281,8 @@ def read_coded(folder: str | Path) -> list[dict[str, Any]]:
     """All coded rows of an output folder (JSONL or Parquet shards), sorted by session and turn."""
     folder = Path(folder)
     rows: list[dict[str, Any]] = []
-    for path in sorted(folder.glob("*.jsonl")):
-        rows += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for session in read_coded_sessions(sorted(folder.glob("*.jsonl"))):  # file and line in errors
+        rows += session.records
     for path in sorted(folder.glob("*.parquet")):
         import pyarrow.parquet as pq
 

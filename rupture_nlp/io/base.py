@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from rupture_nlp.errors import TranscriptError
 
@@ -98,6 +98,17 @@ def known_extensions() -> set[str]:
 
 
 ENCODINGS = ("utf-8", "utf-8-sig", "cp1252")
+
+
+def json_lines(text: str) -> Iterator[tuple[int, str]]:
+    """The non-blank lines of JSON Lines text with their 1-based line numbers.
+
+    JSON Lines end at "\n" only: str.splitlines() would also split inside a JSON string
+    holding a raw U+2028, U+0085 or \x1c (which `json.dumps(ensure_ascii=False)` writes).
+    """
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line.strip():
+            yield number, line
 
 
 def read_text(path: Path) -> tuple[str, str]:

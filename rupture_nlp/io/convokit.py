@@ -12,18 +12,14 @@ import json
 from pathlib import Path
 
 from rupture_nlp.errors import TranscriptError
-from rupture_nlp.io.base import RawTranscript, ReadOptions, Utterance, read_text, register
+from rupture_nlp.io.base import RawTranscript, ReadOptions, Utterance, json_lines, read_text, register
 
 
 @register("jsonl", (".jsonl",), "ConvoKit utterances.jsonl, or turns written by 'rupture-nlp segment'")
 def read_jsonl(path: Path, options: ReadOptions) -> list[RawTranscript]:
     text, _ = read_text(path)
     sessions: dict[str, RawTranscript] = {}
-    # JSON Lines end at "\n" only: str.splitlines() would also split inside a JSON string
-    # holding a raw U+2028, U+0085 or \x1c (which `json.dumps(ensure_ascii=False)` writes).
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
+    for number, line in json_lines(text):
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
