@@ -2,8 +2,13 @@
 
 Sessions already in `data/splits.json` keep their split; new sessions are assigned so
 that each source is stratified by marker rate: within a source, sessions sorted by
-their share of client markers are dealt in blocks of ten as test, test, dev, train… so
+their share of client markers are dealt in blocks of ten as test, train, train, dev… so
 test holds ≥ 20 % of the sessions of every source and of every marker-rate band.
+
+One rule comes first: a dialect group with fewer than `TEST_FLOOR` test sessions sends its
+new sessions to test until it has them (spread over the group's marker rates), because a
+per-group figure from one or two sessions says nothing (the model card reports F1 per
+dialect group). The rule looks only at counts, never at how a model does on a group.
 Usage: python scripts/make_splits.py
 """
 
@@ -15,21 +20,56 @@ from collections import defaultdict
 from rupture_nlp.corpus import DATA_DIR, load_all
 
 PATTERN = ["test", "train", "train", "dev", "train", "test", "train", "train", "dev", "train"]
+TEST_FLOOR = 5
+UNGROUPED = {"annomi", "unknown", None}  # sources whose clients' varieties were not recorded
+
+
+def spread(items: list[str], k: int) -> list[str]:
+    """`k` of `items` at evenly spaced positions (items are sorted by marker rate)."""
+    if k >= len(items):
+        return list(items)
+    step = len(items) / k
+    return [items[int((i + 0.5) * step)] for i in range(k)]
+
+
+def floor_to_test(new: dict[str, list[tuple[float, str]]], splits: dict[str, str], groups: dict[str, str]) -> dict[str, str]:
+    """Test assignments that lift every dialect group to `TEST_FLOOR` test sessions."""
+    in_test = defaultdict(int)
+    for sid, split in splits.items():
+        if split == "test":
+            in_test[groups.get(sid)] += 1
+    by_group: dict[str, list[tuple[float, str]]] = defaultdict(list)
+    for sessions in new.values():
+        for rate, sid in sessions:
+            by_group[groups[sid]].append((rate, sid))
+    chosen = {}
+    for group, sessions in by_group.items():
+        need = TEST_FLOOR - in_test[group]
+        if group in UNGROUPED or need <= 0:
+            continue
+        for sid in spread([sid for _, sid in sorted(sessions)], need):
+            chosen[sid] = "test"
+    return chosen
 
 
 def main() -> None:
     path = DATA_DIR / "splits.json"
     splits: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
     by_source: dict[str, list[tuple[float, str]]] = defaultdict(list)
+    groups: dict[str, str] = {}
     for item in load_all():
         sid = item.session.session_id
+        groups[sid] = item.session.metadata.get("dialect_group") or "unknown"
         if sid in splits:
             continue
         client = [t for t in item.session.turns if t.role == "client"]
         rate = sum(t.coding.marker != "none" for t in client) / max(len(client), 1)
         by_source[item.source].append((rate, sid))
+    floored = floor_to_test(by_source, splits, groups)
+    splits.update(floored)
     for source, sessions in by_source.items():
-        for k, (_, sid) in enumerate(sorted(sessions)):
+        rest = [sid for _, sid in sorted(sessions) if sid not in floored]
+        for k, sid in enumerate(rest):
             splits[sid] = PATTERN[k % len(PATTERN)]
     path.write_text(json.dumps(dict(sorted(splits.items())), indent=0) + "\n")
     counts = defaultdict(int)
