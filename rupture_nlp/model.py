@@ -54,7 +54,7 @@ class RuptureNet(nn.Module):
         kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
         if token_type_ids is not None and getattr(self.encoder.config, "type_vocab_size", 0) > 1:
             kwargs["token_type_ids"] = token_type_ids
-        hidden = self.encoder(**kwargs).last_hidden_state
+        hidden = self.encoder(**kwargs).last_hidden_state.float()  # a bf16 encoder still feeds fp32 heads
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
         pooled = self.dropout((hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0))
         return self.marker(pooled), self.subtype(pooled), self.stage(pooled)

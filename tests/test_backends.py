@@ -45,6 +45,15 @@ def test_bf16_agrees_with_fp32(tiny):
     agree_with_fp32(folder, records, "bf16", atol=0.02)
 
 
+def test_bf16_casts_the_encoder_once_and_keeps_the_heads_fp32(tiny):
+    coder = TransformerCoder.load(tiny[0], backend="bf16")
+    assert {p.dtype for p in coder.net.encoder.parameters()} == {torch.bfloat16}
+    assert {p.dtype for head in (coder.net.marker, coder.net.subtype, coder.net.stage)
+            for p in head.parameters()} == {torch.float32}
+    marker, _, _ = coder.logits(tiny[1])
+    assert marker.dtype == np.float32 and np.isfinite(marker).all()
+
+
 @pytest.mark.parametrize("native, expected", [(True, "bf16"), (False, "torch")])
 def test_auto_runs_bf16_only_where_the_cpu_has_it(tiny, monkeypatch, native, expected):
     import rupture_nlp.backends as backends
@@ -52,7 +61,7 @@ def test_auto_runs_bf16_only_where_the_cpu_has_it(tiny, monkeypatch, native, exp
     monkeypatch.setattr(backends, "native_bf16", lambda: native)
     coder = TransformerCoder.load(tiny[0])  # the default backend is auto
     assert coder.backend == expected
-    assert type(coder.runner) is (backends.AutocastRunner if native else backends.TorchRunner)
+    assert type(coder.runner) is (backends.Bf16Runner if native else backends.TorchRunner)
 
 
 def test_torch_int8_agrees_with_fp32(tiny):

@@ -96,3 +96,33 @@ def test_adjudicated_decisions_replace_the_primary_codes():
     assert (coding.marker, coding.subtype, coding.stage) == (code["marker"], code["subtype"], code["stage"])
     for row_code in decided.values():
         assert row_code["marker"] in (None, "none", "confrontation", "withdrawal")
+
+
+def _make_splits():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_splits", ROOT / "scripts/make_splits.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_new_sessions_lift_a_thin_dialect_group_to_the_test_floor():
+    make_splits = _make_splits()
+    splits = {"old_1": "test", "old_2": "train"}
+    groups = {"old_1": "nigerian_english", "old_2": "nigerian_english", "annomi_9": "annomi"}
+    new = {"authored": [(0.1 * k, f"ng_{k}") for k in range(8)], "annomi": [(0.0, "annomi_9")]}
+    groups.update({f"ng_{k}": "nigerian_english" for k in range(8)})
+    chosen = make_splits.floor_to_test(new, splits, groups)
+    assert set(chosen.values()) == {"test"}
+    assert len(chosen) == make_splits.TEST_FLOOR - 1  # one test session already there
+    assert "annomi_9" not in chosen  # a source without recorded varieties has no floor
+    rates = sorted(int(sid.split("_")[1]) for sid in chosen)
+    assert rates[0] <= 1 and rates[-1] >= 6  # spread over the marker-rate order, not the lowest four
+
+
+def test_a_group_at_the_floor_takes_no_extra_test_sessions():
+    make_splits = _make_splits()
+    splits = {f"old_{k}": "test" for k in range(make_splits.TEST_FLOOR)}
+    groups = {sid: "british_irish" for sid in splits} | {"new_1": "british_irish"}
+    assert make_splits.floor_to_test({"authored": [(0.2, "new_1")]}, splits, groups) == {}
