@@ -115,6 +115,17 @@ def test_token_batches_keep_the_budget_and_every_turn_once():
     assert widths == sorted(widths)  # length-sorted, so padding stays small
 
 
+def test_padding_rounds_up_to_a_block_width_and_masks_only_the_padding():
+    from rupture_nlp.model import pad_batch
+
+    items = [{"input_ids": [5] * n, "token_type_ids": [1] * n} for n in (3, 9)]
+    batch = pad_batch(items, pad_id=0, multiple=8)
+    assert batch["input_ids"].shape == (2, 16)
+    assert batch["attention_mask"].sum(axis=1).tolist() == [3, 9]
+    assert (batch["input_ids"][1, 9:] == 0).all() and (batch["token_type_ids"][0, 3:] == 0).all()
+    assert pad_batch(items, pad_id=0, multiple=1)["input_ids"].shape == (2, 9)
+
+
 def test_threads_follow_the_caller(monkeypatch):
     before = torch.get_num_threads()
     try:
