@@ -53,6 +53,24 @@ def bootstrap_ci(gold, pred, labels, groups, n_boot=1000, seed=0) -> dict:
             "kappa": [float(np.nanpercentile(kappas, lo)), float(np.nanpercentile(kappas, hi))]}
 
 
+def random_sets_band(gold, pred, labels, groups, size: int, draws: int = 400, seed: int = 0) -> list[float]:
+    """95 % range of macro-F1 over random sets of `size` sessions drawn (without replacement) from `groups`.
+
+    A dialect group of k test sessions is compared with this band for k: if its figure lies
+    inside, sessions picked at random with no regard to dialect differ from each other as much,
+    so the group's gap from the whole cannot be told from which sessions happened to be in it.
+    """
+    rng = np.random.default_rng(seed)
+    gold, pred, groups = np.array(gold), np.array(pred), np.array(groups)
+    ids = np.unique(groups)
+    index = {g: np.flatnonzero(groups == g) for g in ids}
+    f1s = []
+    for _ in range(draws):
+        rows = np.concatenate([index[g] for g in rng.choice(ids, size=min(size, len(ids)), replace=False)])
+        f1s.append(f1_score(gold[rows], pred[rows], labels=labels, average="macro", zero_division=0))
+    return [float(np.percentile(f1s, 2.5)), float(np.percentile(f1s, 97.5))]
+
+
 def task_pairs(gold_rows: dict, pred_rows: dict, task: str) -> tuple[list[str], list[str], list[str]]:
     """(gold, pred, session) for the turns both codings have, for one task."""
     role, _ = TASKS[task]

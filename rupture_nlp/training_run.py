@@ -49,7 +49,23 @@ def test_metrics(coder, records: list[dict]) -> dict:
         for r, c in pairs:
             groups[r[key]].append((r, c))
         result[name] = {g: block(items) for g, items in sorted(groups.items())}
+    add_random_bands(result["by_dialect_group"], [(r, c) for r, c in pairs if r["source"] == "authored"])
     return result
+
+
+def add_random_bands(by_group: dict, pool: list) -> None:
+    """Give each dialect group the macro-F1 band of random authored test-session sets of its size."""
+    from rupture_nlp.evaluate import random_sets_band
+
+    client = [(r, c) for r, c in pool if r["role"] == "client"]
+    if not client:
+        return
+    gold, pred = [r["marker"] for r, _ in client], [c.marker for _, c in client]
+    groups = [r["session_id"] for r, _ in client]
+    labels = [m for m in MARKERS if m in set(gold) | set(pred)]
+    for name, metrics in by_group.items():
+        if name != "annomi" and metrics.get("marker"):
+            metrics["random_band"] = random_sets_band(gold, pred, labels, groups, metrics["sessions"])
 
 
 def encoder_alone(coder):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from sklearn.metrics import f1_score
 from typer.testing import CliRunner
 
 from rupture_nlp.cli import app
@@ -48,3 +49,27 @@ def test_hand_worked_metrics(tmp_path):
 def test_unreadable_input_is_a_clear_error(tmp_path):
     result = CliRunner().invoke(app, ["evaluate", "--gold", str(tmp_path / "missing.jsonl"), "--pred", str(tmp_path / "p.jsonl")])
     assert result.exit_code == 2 and "cannot read" in result.output
+
+
+def test_random_session_sets_band_spans_what_chance_alone_gives():
+    from rupture_nlp.evaluate import random_sets_band
+
+    gold = ["withdrawal", "none", "confrontation", "none"] * 10
+    right = gold[:20]  # sessions s0–s4 coded right, s5–s9 all `none`
+    pred = right + ["none"] * 20
+    sessions = [f"s{k // 4}" for k in range(40)]
+    labels = ["none", "confrontation", "withdrawal"]
+    whole = f1_score(gold, pred, labels=labels, average="macro")
+    low, high = random_sets_band(gold, pred, labels, sessions, size=10)
+    assert low == pytest.approx(whole) and high == pytest.approx(whole)  # every set is the whole test split
+    low, high = random_sets_band(gold, pred, labels, sessions, size=1)
+    assert high == pytest.approx(1.0) and low < 0.5  # one session alone is either perfect or poor
+
+
+def test_model_card_names_only_groups_outside_their_random_band():
+    from rupture_nlp.model_card import outside_band
+
+    groups = {"a": {"marker": {"macro_f1": 0.55}, "random_band": [0.60, 0.80]},
+              "b": {"marker": {"macro_f1": 0.65}, "random_band": [0.60, 0.80]},
+              "annomi": {"marker": {"macro_f1": 0.40}}}
+    assert outside_band(groups) == ["a"]
