@@ -9,9 +9,9 @@ costs time, kept apart so `TransformerCoder` stays the same whichever runs it.
 - `bf16`: the encoder's weights cast once to bfloat16 and the whole encoder run in bf16
   (oneDNN, AMX tiles where present; layer norms and softmax accumulate in fp32 inside their
   kernels); pooling and the three heads stay fp32. Casting once beats torch's autocast, which
-  re-casts every weight and activation on every call (about a fifth of its time): 1.4x the
-  autocast speed here, with the same test-split macro-F1. Slow on CPUs without bf16
-  instructions, hence `auto`.
+  re-casts every weight and activation on every call (about a fifth of its time): 1.2x the
+  autocast speed end to end here (1.5x for the network alone), with the same test-split
+  macro-F1. Slow on CPUs without bf16 instructions, hence `auto`.
 - `int8`: torch dynamic int8 quantization of the linear layers (no extra needed; the torch
   API is deprecated in favour of torchao but still works, so it is the no-install option).
 - `onnx`: the network exported with `torch.onnx.export(..., dynamo=True)` (the legacy
