@@ -83,6 +83,9 @@ dialect.
   write ruptures rather than how clients speak. AnnoMI sessions are real but are
   motivational-interviewing demonstrations with few ruptures.
 - Small test groups give wide intervals: read the 95 % CIs (sessions bootstrapped).
+- A group inside its random band is so for macro-F1 over three classes; one class can still
+  fare worse for a group. Confrontation said indirectly or within a deferential register
+  is the known case (the README gives the shipped model's recall on it).
 - Content/affect split is visible only through transcribed cues (`[laughs]`); transcripts
   without cues hide it.
 - Therapist stage codes depend on the client's previous turns; a wrong marker upstream
