@@ -294,9 +294,9 @@ def raise_recall(probs: np.ndarray, gold: np.ndarray, bias: np.ndarray, cls: int
         recall = float(flagged[gold == cls].mean())
         return recall, float((gold[flagged] == cls).mean()) if flagged.any() else 1.0
 
-    if recall_precision(bias)[0] >= floor:
-        return bias
     best, best_recall = bias, recall_precision(bias)[0]
+    if best_recall >= floor:
+        return bias
     for value in np.arange(bias[cls] + step, limit + 1e-9, step):  # smallest offset that reaches the floor
         trial = bias.copy()
         trial[cls] = value
