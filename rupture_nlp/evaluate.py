@@ -37,20 +37,19 @@ def score(gold: list[str], pred: list[str], labels: tuple[str, ...] | list[str],
 
 
 def bootstrap_ci(gold, pred, labels, groups, n_boot=1000, seed=0) -> dict:
-    """95 % percentile intervals of macro-F1 and κ, resampling sessions with replacement."""
-    rng = np.random.default_rng(seed)
-    gold, pred, groups = np.array(gold), np.array(pred), np.array(groups)
-    ids = np.unique(groups)
-    index = {g: np.flatnonzero(groups == g) for g in ids}
-    f1s, kappas = [], []
-    for _ in range(n_boot):
-        rows = np.concatenate([index[g] for g in rng.choice(ids, size=len(ids), replace=True)])
+    """95 % percentile intervals of macro-F1 and κ, resampling sessions with replacement
+    (the same resamples for both: same seed)."""
+    from rupture_nlp.reliability import session_bootstrap
+
+    gold, pred = np.array(gold), np.array(pred)
+
+    def kappa(rows):
         g, p = gold[rows], pred[rows]
-        f1s.append(f1_score(g, p, labels=labels, average="macro", zero_division=0))
-        kappas.append(cohen_kappa_score(g, p) if len(set(g) | set(p)) > 1 else 1.0)
-    lo, hi = 2.5, 97.5
-    return {"macro_f1": [float(np.percentile(f1s, lo)), float(np.percentile(f1s, hi))],
-            "kappa": [float(np.nanpercentile(kappas, lo)), float(np.nanpercentile(kappas, hi))]}
+        return cohen_kappa_score(g, p) if len(set(g) | set(p)) > 1 else 1.0
+
+    f1 = session_bootstrap(groups, lambda rows: f1_score(gold[rows], pred[rows], labels=labels, average="macro",
+                                                         zero_division=0), n_boot, seed)
+    return {"macro_f1": f1, "kappa": session_bootstrap(groups, kappa, n_boot, seed)}
 
 
 def random_sets_band(gold, pred, labels, groups, size: int, draws: int = 400, seed: int = 0) -> list[float]:
@@ -60,15 +59,12 @@ def random_sets_band(gold, pred, labels, groups, size: int, draws: int = 400, se
     inside, sessions picked at random with no regard to dialect differ from each other as much,
     so the group's gap from the whole cannot be told from which sessions happened to be in it.
     """
-    rng = np.random.default_rng(seed)
-    gold, pred, groups = np.array(gold), np.array(pred), np.array(groups)
-    ids = np.unique(groups)
-    index = {g: np.flatnonzero(groups == g) for g in ids}
-    f1s = []
-    for _ in range(draws):
-        rows = np.concatenate([index[g] for g in rng.choice(ids, size=min(size, len(ids)), replace=False)])
-        f1s.append(f1_score(gold[rows], pred[rows], labels=labels, average="macro", zero_division=0))
-    return [float(np.percentile(f1s, 2.5)), float(np.percentile(f1s, 97.5))]
+    from rupture_nlp.reliability import session_bootstrap
+
+    gold, pred = np.array(gold), np.array(pred)
+    return session_bootstrap(groups, lambda rows: f1_score(gold[rows], pred[rows], labels=labels, average="macro",
+                                                           zero_division=0),
+                             n_boot=draws, seed=seed, size=size, replace=False)
 
 
 def task_pairs(gold_rows: dict, pred_rows: dict, task: str) -> tuple[list[str], list[str], list[str]]:

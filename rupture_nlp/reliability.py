@@ -93,12 +93,13 @@ def icc(ratings: np.ndarray) -> dict[str, float]:
 
 
 def session_bootstrap(groups: Sequence[str], statistic: Callable[[np.ndarray], float], n_boot: int = 1000,
-                      seed: int = 0) -> list[float] | None:
+                      seed: int = 0, size: int | None = None, replace: bool = True) -> list[float] | None:
     """95 % percentile interval of `statistic(rows)` over resamples of whole sessions.
 
     `groups[i]` is the session of row i; `statistic` receives the row indices of one
-    resample (sessions drawn with replacement, so a row may appear more than once).
-    Resamples where the statistic is undefined (NaN) are dropped; None when all are.
+    resample: by default as many sessions as there are, drawn with replacement (so a row may
+    appear more than once); with `size` and `replace=False`, random sets of `size` distinct
+    sessions. Resamples where the statistic is undefined (NaN) are dropped; None when all are.
     """
     if not n_boot:
         return None
@@ -108,7 +109,8 @@ def session_bootstrap(groups: Sequence[str], statistic: Callable[[np.ndarray], f
     rng = np.random.default_rng(seed)
     values = []
     for _ in range(n_boot):
-        rows = np.concatenate([index[g] for g in rng.choice(ids, size=len(ids), replace=True)])
+        drawn = rng.choice(ids, size=len(ids) if size is None else min(size, len(ids)), replace=replace)
+        rows = np.concatenate([index[g] for g in drawn])
         values.append(statistic(rows))
     values = np.array(values, dtype=float)
     values = values[~np.isnan(values)]
