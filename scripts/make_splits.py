@@ -9,6 +9,10 @@ One rule comes first: a dialect group with fewer than `TEST_FLOOR` test sessions
 new sessions to test until it has them (spread over the group's marker rates), because a
 per-group figure from one or two sessions says nothing (the model card reports F1 per
 dialect group). The rule looks only at counts, never at how a model does on a group.
+
+Sessions whose meta says `"purpose": "training"` (written in answer to an error analysis of
+the model) go to train and take no part in the dealing: material chosen for what the model
+gets wrong would tilt test toward its weak points and make dev offsets over-correct.
 Usage: python scripts/make_splits.py
 """
 
@@ -52,25 +56,37 @@ def floor_to_test(new: dict[str, list[tuple[float, str]]], splits: dict[str, str
     return chosen
 
 
+def assign_new(by_source: dict[str, list[tuple[float, str]]], splits: dict[str, str], groups: dict[str, str],
+               training_only: set[str]) -> dict[str, str]:
+    """Splits for sessions not yet in `splits`: training-only ones to train, then the floor rule, then the deal."""
+    chosen = {sid: "train" for sessions in by_source.values() for _, sid in sessions if sid in training_only}
+    dealt = {source: [(rate, sid) for rate, sid in sessions if sid not in training_only]
+             for source, sessions in by_source.items()}
+    chosen.update(floor_to_test(dealt, splits, groups))
+    for sessions in dealt.values():
+        rest = [sid for _, sid in sorted(sessions) if sid not in chosen]
+        for k, sid in enumerate(rest):
+            chosen[sid] = PATTERN[k % len(PATTERN)]
+    return chosen
+
+
 def main() -> None:
     path = DATA_DIR / "splits.json"
     splits: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
     by_source: dict[str, list[tuple[float, str]]] = defaultdict(list)
     groups: dict[str, str] = {}
+    training_only: set[str] = set()
     for item in load_all():
         sid = item.session.session_id
         groups[sid] = item.session.metadata.get("dialect_group") or "unknown"
+        if item.meta.get("purpose") == "training":
+            training_only.add(sid)
         if sid in splits:
             continue
         client = [t for t in item.session.turns if t.role == "client"]
         rate = sum(t.coding.marker != "none" for t in client) / max(len(client), 1)
         by_source[item.source].append((rate, sid))
-    floored = floor_to_test(by_source, splits, groups)
-    splits.update(floored)
-    for source, sessions in by_source.items():
-        rest = [sid for _, sid in sorted(sessions) if sid not in floored]
-        for k, sid in enumerate(rest):
-            splits[sid] = PATTERN[k % len(PATTERN)]
+    splits.update(assign_new(by_source, splits, groups, training_only))
     path.write_text(json.dumps(dict(sorted(splits.items())), indent=0) + "\n")
     counts = defaultdict(int)
     for value in splits.values():

@@ -121,6 +121,19 @@ def test_new_sessions_lift_a_thin_dialect_group_to_the_test_floor():
     assert rates[0] <= 1 and rates[-1] >= 6  # spread over the marker-rate order, not the lowest four
 
 
+def test_training_only_sessions_go_to_train_and_leave_the_deal_and_the_floor_alone():
+    make_splits = _make_splits()
+    splits = {"old_1": "test"}
+    new = {"authored": [(0.1 * k, f"s_{k}") for k in range(10)] + [(0.9, "extra_1"), (0.95, "extra_2")]}
+    groups = {sid: "southern_us" for sid in ["old_1", *(f"s_{k}" for k in range(10)), "extra_1", "extra_2"]}
+    without = make_splits.assign_new({"authored": new["authored"][:10]}, splits, groups, set())
+    chosen = make_splits.assign_new(new, splits, groups, {"extra_1", "extra_2"})
+    assert chosen["extra_1"] == chosen["extra_2"] == "train"
+    # the other sessions get exactly what they would have got had the training-only ones not existed
+    assert {sid: split for sid, split in chosen.items() if sid.startswith("s_")} == without
+    assert sum(split == "test" for split in without.values()) >= make_splits.TEST_FLOOR - 1
+
+
 def test_a_group_at_the_floor_takes_no_extra_test_sessions():
     make_splits = _make_splits()
     splits = {f"old_{k}": "test" for k in range(make_splits.TEST_FLOOR)}
