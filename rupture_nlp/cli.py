@@ -205,6 +205,8 @@ def train(
     learning_rate: float = typer.Option(1e-4, help="Encoder learning rate."),
     annomi: Optional[Path] = typer.Option(None, "--annomi", help="Folder with AnnoMI-simple-dev.csv (else RUPTURE_ANNOMI_DIR)."),
     seed: int = typer.Option(13, help="Random seed."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Corpus folder laid out like the project's data/ "
+                                        "(authored/, labels/, imported/, splits.json); default: the project's."),
 ) -> None:
     """Fine-tune the transformer coder on the project corpus (needs the 'train' extra of the package)."""
     from rupture_nlp.training_run import train_and_report
@@ -213,8 +215,15 @@ def train(
         typer.echo(message)
         sys.stdout.flush()
 
-    train_and_report(output, base, epochs, max_length, annomi, seed, log=log, context_turns=context_turns,
-                     learning_rate=learning_rate)
+    if data is not None and not data.is_dir():
+        typer.secho(f"error: {data}: not a folder", err=True, fg="red")
+        raise typer.Exit(2)
+    try:
+        train_and_report(output, base, epochs, max_length, annomi, seed, log=log, context_turns=context_turns,
+                         learning_rate=learning_rate, data_dir=data)
+    except (OSError, ValueError, TranscriptError) as exc:
+        typer.secho(f"error: {exc}", err=True, fg="red")
+        raise typer.Exit(2)
 
 
 @app.command()

@@ -13,14 +13,30 @@ from rupture_nlp.evaluate import score
 from rupture_nlp.labels import MARKERS, STAGES
 
 
-def split_records(annomi: Path | None = None, context_turns: int = 4) -> dict[str, list[dict]]:
-    from rupture_nlp.corpus import load_all, load_splits, turn_records
+def split_records(annomi: Path | None = None, context_turns: int = 4, data_dir: Path | None = None) -> dict[str, list[dict]]:
+    """Turn records of a corpus folder (default: the project's `data/`) by its `splits.json`;
+    sessions the file does not list are trained on."""
+    from rupture_nlp.corpus import DATA_DIR, load_all, load_splits, turn_records
 
-    splits = load_splits()
+    data_dir = data_dir or DATA_DIR
+    splits = load_splits(data_dir)
     parts: dict[str, list[dict]] = {"train": [], "dev": [], "test": []}
-    for record in turn_records(load_all("coder_a", annomi), context_turns):
+    for record in turn_records(load_all("coder_a", annomi, data_dir), context_turns):
         parts[splits.get(record["session_id"], "train")].append(record)
     return parts
+
+
+def check_parts(parts: dict[str, list[dict]], data_dir: Path) -> None:
+    """Refuse a corpus that cannot be trained, calibrated and measured, before an hour of training."""
+    from rupture_nlp.errors import TranscriptError
+
+    splits = data_dir / "splits.json"
+    for name, purpose in (("train", "to train on"), ("dev", "to choose the epoch and calibrate on"),
+                          ("test", "to measure the model on")):
+        roles = {r["role"] for r in parts[name]}
+        if not {"client", "therapist"} <= roles:
+            raise TranscriptError(splits, None, f"the {name} split has no coded {' or '.join(sorted({'client', 'therapist'} - roles))} "
+                                  f"turns {purpose}: assign sessions to it (python scripts/make_splits.py --data {data_dir})")
 
 
 def test_metrics(coder, records: list[dict]) -> dict:
@@ -76,11 +92,13 @@ def encoder_alone(coder):
 
 
 def train_and_report(output: Path, base: Path | None, epochs: int, max_length: int, annomi: Path | None, seed: int,
-                     log=print, context_turns: int = 3, learning_rate: float = 1e-4) -> dict:
+                     log=print, context_turns: int = 3, learning_rate: float = 1e-4, data_dir: Path | None = None) -> dict:
     from rupture_nlp.baseline import BaselineCoder
+    from rupture_nlp.corpus import DATA_DIR
     from rupture_nlp.train import TrainingArguments, train
 
-    parts = split_records(annomi, context_turns)
+    parts = split_records(annomi, context_turns, data_dir)
+    check_parts(parts, data_dir or DATA_DIR)
     log(f"turns: train {len(parts['train'])}, dev {len(parts['dev'])}, test {len(parts['test'])}")
     t0 = time.time()
     baseline = BaselineCoder(seed=seed).fit(parts["train"])

@@ -8,18 +8,21 @@ test holds ≥ 20 % of the sessions of every source and of every marker-rate ban
 One rule comes first: a dialect group with fewer than `TEST_FLOOR` test sessions sends its
 new sessions to test until it has them (spread over the group's marker rates), because a
 per-group figure from one or two sessions says nothing (the model card reports F1 per
-dialect group). The rule looks only at counts, never at how a model does on a group.
+dialect group), taking at most half of the group's new sessions so that train keeps some.
+The rule looks only at counts, never at how a model does on a group.
 
 Sessions whose meta says `"purpose": "training"` (written in answer to an error analysis of
 the model) go to train and take no part in the dealing: material chosen for what the model
 gets wrong would tilt test toward its weak points and make dev offsets over-correct.
-Usage: python scripts/make_splits.py
+Usage: python scripts/make_splits.py [--data FOLDER]   (default: the project's data/)
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections import defaultdict
+from pathlib import Path
 
 from rupture_nlp.corpus import DATA_DIR, load_all
 
@@ -48,7 +51,8 @@ def floor_to_test(new: dict[str, list[tuple[float, str]]], splits: dict[str, str
             by_group[groups[sid]].append((rate, sid))
     chosen = {}
     for group, sessions in by_group.items():
-        need = TEST_FLOOR - in_test[group]
+        # never more than half a group's new sessions: a small corpus must still have some to train on
+        need = min(TEST_FLOOR - in_test[group], len(sessions) // 2)
         if group in UNGROUPED or need <= 0:
             continue
         for sid in spread([sid for _, sid in sorted(sessions)], need):
@@ -71,12 +75,17 @@ def assign_new(by_source: dict[str, list[tuple[float, str]]], splits: dict[str, 
 
 
 def main() -> None:
-    path = DATA_DIR / "splits.json"
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DATA_DIR, help="corpus folder laid out like data/")
+    data_dir = parser.parse_args().data
+    if not data_dir.is_dir():
+        parser.error(f"{data_dir}: not a folder")
+    path = data_dir / "splits.json"
     splits: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
     by_source: dict[str, list[tuple[float, str]]] = defaultdict(list)
     groups: dict[str, str] = {}
     training_only: set[str] = set()
-    for item in load_all():
+    for item in load_all(data_dir=data_dir):
         sid = item.session.session_id
         groups[sid] = item.session.metadata.get("dialect_group") or "unknown"
         if item.meta.get("purpose") == "training":

@@ -134,6 +134,13 @@ def test_training_only_sessions_go_to_train_and_leave_the_deal_and_the_floor_alo
     assert sum(split == "test" for split in without.values()) >= make_splits.TEST_FLOOR - 1
 
 
+def test_the_floor_takes_at_most_half_of_a_groups_new_sessions():
+    make_splits = _make_splits()
+    groups = {"new_1": "older_adult", "new_2": "older_adult", "new_3": "older_adult"}
+    chosen = make_splits.floor_to_test({"authored": [(0.1, "new_1"), (0.2, "new_2"), (0.3, "new_3")]}, {}, groups)
+    assert len(chosen) == 1  # the group has no test session, but three new sessions cannot all go to test
+
+
 def test_a_group_at_the_floor_takes_no_extra_test_sessions():
     make_splits = _make_splits()
     splits = {f"old_{k}": "test" for k in range(make_splits.TEST_FLOOR)}

@@ -1,0 +1,84 @@
+"""`rupture-nlp train --data`: a researcher's own corpus folder, trained end to end with a tiny encoder."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from rupture_nlp.cli import app
+from tiny_model import make_tiny_base, toy_records
+
+runner = CliRunner()
+
+
+def write_corpus(root: Path, splits: dict[str, str] | None) -> Path:
+    """The toy sessions laid out as authored sessions of a corpus folder like the project's data/."""
+    data = root / "data"
+    for sub in ("authored/sessions", "authored/meta", "labels/authored/coder_a"):
+        (data / sub).mkdir(parents=True, exist_ok=True)
+    sessions: dict[str, list[dict]] = {}
+    for record in toy_records(n_sessions=6):
+        sessions.setdefault(record["session_id"], []).append(record)
+    for sid, records in sessions.items():
+        label = {"therapist": "Therapist", "client": "Client"}
+        (data / f"authored/sessions/{sid}.txt").write_text("".join(f"{label[r['role']]}: {r['text']}\n" for r in records))
+        (data / f"authored/meta/{sid}.json").write_text(json.dumps({
+            "session_id": sid, "modality": "cbt", "channel": "in_person", "setting": "training_clinic",
+            "dialect_group": records[0]["dialect_group"], "speakers": {"Therapist": "therapist", "Client": "client"}}))
+        with open(data / f"labels/authored/coder_a/{sid}.tsv", "w", newline="") as handle:
+            writer = csv.writer(handle, delimiter="\t")
+            writer.writerow(["turn", "speaker", "marker", "subtype", "stage"])
+            for k, r in enumerate(records):
+                writer.writerow([k, label[r["role"]], r["marker"], r["subtype"], r["stage"]])
+    if splits is not None:
+        (data / "splits.json").write_text(json.dumps(splits))
+    return data
+
+
+def test_train_on_a_corpus_folder_writes_a_model_with_its_card(tmp_path):
+    data = write_corpus(tmp_path, {"s0": "dev", "s1": "test", "s2": "train", "s3": "train", "s4": "train", "s5": "test"})
+    base = make_tiny_base(tmp_path / "base")
+    out = tmp_path / "model"
+    result = runner.invoke(app, ["train", "--data", str(data), "--base", str(base), "--epochs", "1", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "turns: train 30, dev 10, test 20" in result.output  # 10 turns a session, split as splits.json says
+    config = json.loads((out / "rupture_config.json").read_text())
+    assert config["train_turns"] == 30 and config["dev_turns"] == 10
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["transformer"]["all"]["sessions"] == 2
+    assert (out / "README.md").exists() and (out / "model.safetensors").exists()
+
+
+@pytest.mark.parametrize("splits", [None, {"s0": "test", "s1": "test"}])
+def test_a_corpus_without_dev_or_test_sessions_is_refused_before_training(tmp_path, splits):
+    data = write_corpus(tmp_path, splits)
+    out = tmp_path / "model"
+    result = runner.invoke(app, ["train", "--data", str(data), "--base", str(tmp_path / "unused"), "-o", str(out)])
+    assert result.exit_code == 2
+    assert "splits.json" in result.output and "the dev split has no coded" in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_make_splits_deals_a_corpus_folder_so_it_can_be_trained(tmp_path, monkeypatch):
+    import importlib.util
+    import sys
+
+    data = write_corpus(tmp_path, None)
+    spec = importlib.util.spec_from_file_location("make_splits", Path(__file__).parents[1] / "scripts/make_splits.py")
+    make_splits = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_splits)
+    monkeypatch.setattr(sys, "argv", ["make_splits.py", "--data", str(data)])
+    make_splits.main()
+    splits = json.loads((data / "splits.json").read_text())
+    assert sorted(splits) == [f"s{k}" for k in range(6)]
+    assert {"train", "dev", "test"} <= set(splits.values())
+
+
+def test_a_missing_corpus_folder_is_a_clear_error(tmp_path):
+    result = runner.invoke(app, ["train", "--data", str(tmp_path / "nowhere"), "-o", str(tmp_path / "model")])
+    assert result.exit_code == 2 and "not a folder" in result.output
