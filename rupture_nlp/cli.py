@@ -205,6 +205,8 @@ def train(
     learning_rate: float = typer.Option(1e-4, help="Encoder learning rate."),
     annomi: Optional[Path] = typer.Option(None, "--annomi", help="Folder with AnnoMI-simple-dev.csv (else RUPTURE_ANNOMI_DIR)."),
     seed: int = typer.Option(13, help="Random seed."),
+    pooling: str = typer.Option("mean", help="How the heads read the encoder: 'mean' (every token) or "
+                                "'turn_and_mean' (the turn's own tokens beside every token)."),
     data: Optional[Path] = typer.Option(None, "--data", help="Corpus folder laid out like the project's data/ "
                                         "(authored/, labels/, imported/, splits.json); default: the project's."),
 ) -> None:
@@ -218,9 +220,14 @@ def train(
     if data is not None and not data.is_dir():
         typer.secho(f"error: {data}: not a folder", err=True, fg="red")
         raise typer.Exit(2)
+    from rupture_nlp.model import POOLINGS
+
+    if pooling not in POOLINGS:  # checked before the corpus loads and the baseline fits
+        typer.secho(f"error: --pooling {pooling}: expected one of {', '.join(POOLINGS)}", err=True, fg="red")
+        raise typer.Exit(2)
     try:
         train_and_report(output, base, epochs, max_length, annomi, seed, log=log, context_turns=context_turns,
-                         learning_rate=learning_rate, data_dir=data)
+                         learning_rate=learning_rate, data_dir=data, pooling=pooling)
     except (OSError, ValueError, TranscriptError) as exc:
         typer.secho(f"error: {exc}", err=True, fg="red")
         raise typer.Exit(2)

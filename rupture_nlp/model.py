@@ -38,17 +38,29 @@ class ModelLoadError(Exception):
     """A checkpoint is missing or unreadable; the message says which file and what to do."""
 
 
-class RuptureNet(nn.Module):
-    """Encoder + three linear heads over the mean-pooled last hidden state."""
+POOLINGS = ("mean", "turn_and_mean")
 
-    def __init__(self, encoder: nn.Module, dropout: float = 0.1) -> None:
+
+class RuptureNet(nn.Module):
+    """Encoder + three linear heads over a pooled last hidden state.
+
+    `pooling="mean"` averages every token, turn and context alike. `"turn_and_mean"` puts
+    the average over the target turn's own tokens (segment 0: [CLS] turn [SEP]) beside it:
+    a short turn after a long context is otherwise a small share of the average, though the
+    code is a property of the turn (its tokens still read the context through attention).
+    """
+
+    def __init__(self, encoder: nn.Module, dropout: float = 0.1, pooling: str = "mean") -> None:
         super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"unknown pooling {pooling!r}; expected one of {', '.join(POOLINGS)}")
         self.encoder = encoder
-        hidden = encoder.config.hidden_size
+        self.pooling = pooling
+        width = encoder.config.hidden_size * (2 if pooling == "turn_and_mean" else 1)
         self.dropout = nn.Dropout(dropout)
-        self.marker = nn.Linear(hidden, len(MARKERS))
-        self.subtype = nn.Linear(hidden, len(SUBTYPES))
-        self.stage = nn.Linear(hidden, len(STAGES))
+        self.marker = nn.Linear(width, len(MARKERS))
+        self.subtype = nn.Linear(width, len(SUBTYPES))
+        self.stage = nn.Linear(width, len(STAGES))
 
     def forward(self, input_ids, attention_mask, token_type_ids=None):
         kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
@@ -56,8 +68,16 @@ class RuptureNet(nn.Module):
             kwargs["token_type_ids"] = token_type_ids
         hidden = self.encoder(**kwargs).last_hidden_state.float()  # a bf16 encoder still feeds fp32 heads
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-        pooled = self.dropout((hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0))
+        pooled = _masked_mean(hidden, mask)
+        if self.pooling == "turn_and_mean":
+            turn = mask if token_type_ids is None else mask * (token_type_ids == 0).unsqueeze(-1).to(hidden.dtype)
+            pooled = torch.cat([_masked_mean(hidden, turn), pooled], dim=-1)
+        pooled = self.dropout(pooled)
         return self.marker(pooled), self.subtype(pooled), self.stage(pooled)
+
+
+def _masked_mean(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
 
 
 def encode(tokenizer, records: list[dict], max_length: int) -> list[dict[str, list[int]]]:
@@ -191,7 +211,7 @@ class TransformerCoder(TurnCoder):
                 raise ModelLoadError(f"{folder}/{RUPTURE_CONFIG} is not a JSON object; the checkpoint may be corrupt: "
                                      "re-install or retrain it")
             encoder = AutoModel.from_config(AutoConfig.from_pretrained(str(folder), local_files_only=True))
-            net = RuptureNet(encoder)
+            net = RuptureNet(encoder, pooling=config.get("pooling", "mean"))
             state = {k: v.float() for k, v in load_file(str(folder / "model.safetensors")).items()}
             missing, unexpected = net.load_state_dict(state, strict=False)
             missing = [k for k in missing if not k.endswith("position_ids")]

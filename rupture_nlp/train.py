@@ -55,6 +55,7 @@ class TrainingArguments:
     warmup: float = 0.06
     threads: int = 2
     stage_recall_floors: dict = field(default_factory=lambda: {"antagonizing": 0.7})
+    pooling: str = "mean"  # `model.RuptureNet`: "mean" or "turn_and_mean"
     bf16: bool | None = None  # None: where the CPU has bf16 instructions (`backends.native_bf16`)
 
 
@@ -159,7 +160,7 @@ def train(train_records: list[dict], dev_records: list[dict], out_dir: str | Pat
     rng = random.Random(args.seed)
     base = Path(base_model) if base_model else default_base_model()
     tokenizer = AutoTokenizer.from_pretrained(str(base), local_files_only=True)
-    net = RuptureNet(AutoModel.from_pretrained(str(base), local_files_only=True))
+    net = RuptureNet(AutoModel.from_pretrained(str(base), local_files_only=True), pooling=args.pooling)
 
     client = [r for r in train_records if r["role"] == "client"]
     therapist = [r for r in train_records if r["role"] == "therapist"]
@@ -177,7 +178,8 @@ def train(train_records: list[dict], dev_records: list[dict], out_dir: str | Pat
     scheduler = get_linear_schedule_with_warmup(optimizer, int(args.warmup * est_steps), est_steps)
 
     config = {"labels": {"marker": list(MARKERS), "subtype": list(SUBTYPES), "stage": list(STAGES)},
-              "max_length": args.max_length, "context_turns": args.context_turns, "base_model": str(base.name),
+              "max_length": args.max_length, "context_turns": args.context_turns, "pooling": args.pooling,
+              "base_model": str(base.name),
               "training_args": asdict(args), "train_data_hash": data_hash(train_records),
               "train_turns": len(train_records), "dev_turns": len(dev_records)}
     coder = TransformerCoder(net, tokenizer, config)

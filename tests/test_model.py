@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from rupture_nlp.baseline import BaselineCoder
 from rupture_nlp.coder import CLASSES
@@ -137,3 +138,46 @@ def test_coding_opens_no_network_socket(tiny_trained, conversation_files, monkey
     again = TransformerCoder.load(model_dir)
     (session,) = read_sessions(conversation_files["txt"])
     assert len(again.code(session)) == len(session.turns)
+
+
+class _EchoEncoder(torch.nn.Module):
+    """Stands in for an encoder: its 'hidden state' of a token is the token id, so pooled values are checkable."""
+
+    class config:  # noqa: N801 - mimics a transformers config
+        hidden_size = 1
+        type_vocab_size = 2
+
+    def forward(self, input_ids, attention_mask, token_type_ids=None):
+        return type("Out", (), {"last_hidden_state": input_ids.unsqueeze(-1).float()})()
+
+
+def test_turn_and_mean_pooling_puts_the_turns_own_average_beside_the_whole():
+    from rupture_nlp.model import RuptureNet
+
+    net = RuptureNet(_EchoEncoder(), dropout=0.0, pooling="turn_and_mean").eval()
+    seen = []
+    net.marker.register_forward_hook(lambda _m, inputs, _o: seen.append(inputs[0]))
+    ids = torch.tensor([[2, 10, 3, 40, 50, 3, 0, 0]])  # [CLS] turn [SEP] | context [SEP] | padding
+    types = torch.tensor([[0, 0, 0, 1, 1, 1, 0, 0]])
+    mask = torch.tensor([[1, 1, 1, 1, 1, 1, 0, 0]])
+    net(ids, mask, types)
+    turn_mean, whole_mean = seen[0][0].tolist()
+    assert turn_mean == pytest.approx((2 + 10 + 3) / 3)  # padding (type 0 too) is left out by the mask
+    assert whole_mean == pytest.approx((2 + 10 + 3 + 40 + 50 + 3) / 6)
+
+
+def test_an_unknown_pooling_is_refused():
+    from rupture_nlp.model import RuptureNet
+
+    with pytest.raises(ValueError, match="unknown pooling"):
+        RuptureNet(_EchoEncoder(), pooling="max")
+
+
+def test_a_turn_and_mean_model_reloads_with_its_pooling(tmp_path):
+    base = make_tiny_base(tmp_path / "base")
+    records = toy_records(2)
+    args = TrainingArguments(epochs=1, batch_size=8, max_length=48, threads=1, pooling="turn_and_mean")
+    coder = train(records, records[:10], tmp_path / "m", base, args, log=lambda *_: None)
+    again = TransformerCoder.load(tmp_path / "m")
+    assert again.net.pooling == "turn_and_mean" and again.config["pooling"] == "turn_and_mean"
+    np.testing.assert_allclose(again.predict_proba(records), coder.predict_proba(records), atol=2e-2)

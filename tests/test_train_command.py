@@ -82,3 +82,8 @@ def test_make_splits_deals_a_corpus_folder_so_it_can_be_trained(tmp_path, monkey
 def test_a_missing_corpus_folder_is_a_clear_error(tmp_path):
     result = runner.invoke(app, ["train", "--data", str(tmp_path / "nowhere"), "-o", str(tmp_path / "model")])
     assert result.exit_code == 2 and "not a folder" in result.output
+
+
+def test_an_unknown_pooling_is_refused_before_training(tmp_path):
+    result = runner.invoke(app, ["train", "--pooling", "max", "-o", str(tmp_path / "model")])
+    assert result.exit_code == 2 and "--pooling max" in result.output and not (tmp_path / "model").exists()
