@@ -210,7 +210,7 @@ def train(
     data: Optional[Path] = typer.Option(None, "--data", help="Corpus folder laid out like the project's data/ "
                                         "(authored/, labels/, imported/, splits.json); default: the project's."),
 ) -> None:
-    """Fine-tune the transformer coder on the project corpus (needs the 'train' extra of the package)."""
+    """Fine-tune the transformer coder on the project corpus or --data FOLDER (needs the 'train' extra)."""
     from rupture_nlp.training_run import train_and_report
 
     def log(message: str) -> None:
@@ -228,7 +228,7 @@ def train(
     try:
         train_and_report(output, base, epochs, max_length, annomi, seed, log=log, context_turns=context_turns,
                          learning_rate=learning_rate, data_dir=data, pooling=pooling)
-    except (OSError, ValueError, TranscriptError) as exc:
+    except (OSError, TranscriptError) as exc:  # a corpus that cannot be read, or an output that cannot be written
         typer.secho(f"error: {exc}", err=True, fg="red")
         raise typer.Exit(2)
 

@@ -104,8 +104,21 @@ def apply_adjudication(session: Session, source: str, key: str, decided: dict, d
             turn.coding = Coding(**code)
 
 
+def read_json_object(path: Path) -> dict:
+    """A JSON object from `path`; anything else is a `TranscriptError` naming the file (and line)."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise TranscriptError(path, exc.lineno, f"not valid JSON: {exc.msg}") from None
+    except UnicodeDecodeError:
+        raise TranscriptError(path, None, "not UTF-8 text") from None
+    if not isinstance(value, dict):
+        raise TranscriptError(path, None, f"expected a JSON object, found a {type(value).__name__}")
+    return value
+
+
 def authored_meta(data_dir: Path = DATA_DIR) -> dict[str, dict]:
-    return {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted((data_dir / "authored/meta").glob("*.json"))}
+    return {p.stem: read_json_object(p) for p in sorted((data_dir / "authored/meta").glob("*.json"))}
 
 
 def load_authored(coder: str = "coder_a", data_dir: Path = DATA_DIR, only: set[str] | None = None,
@@ -160,9 +173,22 @@ def load_all(coder: str = "coder_a", annomi_path: str | Path | None = None, data
     return load_authored(coder, data_dir) + load_annomi(coder, annomi_path, data_dir) + load_imported(coder, data_dir)
 
 
+SPLITS = ("train", "dev", "test")
+
+
 def load_splits(data_dir: Path = DATA_DIR) -> dict[str, str]:
+    """`splits.json` of a corpus folder: session id -> train / dev / test (empty when absent).
+
+    Researchers edit this file by hand (`rupture-nlp train --data`), so a wrong value is an
+    error naming the file and the session, not a KeyError an hour later."""
     path = data_dir / "splits.json"
-    return json.loads(path.read_text()) if path.exists() else {}
+    if not path.exists():
+        return {}
+    splits = read_json_object(path)
+    for sid, split in splits.items():
+        if split not in SPLITS:
+            raise TranscriptError(path, None, f"session {sid!r} is assigned to {split!r}; expected one of {', '.join(SPLITS)}")
+    return splits
 
 
 def context_of(session: Session, index: int, turns: int = 4) -> list[str]:

@@ -8,7 +8,8 @@ test holds ≥ 20 % of the sessions of every source and of every marker-rate ban
 One rule comes first: a dialect group with fewer than `TEST_FLOOR` test sessions sends its
 new sessions to test until it has them (spread over the group's marker rates), because a
 per-group figure from one or two sessions says nothing (the model card reports F1 per
-dialect group), taking at most half of the group's new sessions so that train keeps some.
+dialect group). Floor and deal together send at most half of a group's new sessions to
+test, so that train keeps some, and a corpus without a dev session gets one.
 The rule looks only at counts, never at how a model does on a group.
 
 Sessions whose meta says `"purpose": "training"` (written in answer to an error analysis of
@@ -24,7 +25,8 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-from rupture_nlp.corpus import DATA_DIR, load_all
+from rupture_nlp.corpus import DATA_DIR, load_all, load_splits
+from rupture_nlp.errors import TranscriptError
 
 PATTERN = ["test", "train", "train", "dev", "train", "test", "train", "train", "dev", "train"]
 TEST_FLOOR = 5
@@ -62,15 +64,38 @@ def floor_to_test(new: dict[str, list[tuple[float, str]]], splits: dict[str, str
 
 def assign_new(by_source: dict[str, list[tuple[float, str]]], splits: dict[str, str], groups: dict[str, str],
                training_only: set[str]) -> dict[str, str]:
-    """Splits for sessions not yet in `splits`: training-only ones to train, then the floor rule, then the deal."""
+    """Splits for sessions not yet in `splits`: training-only ones to train, then the floor rule, then the deal.
+
+    Floor and deal together send at most half of a group's new sessions to test (a test slot
+    of the deal that would pass that goes to train), and a corpus that would have no dev
+    session gets one from the dealt train sessions, because training needs dev to choose the
+    epoch and calibrate on."""
     chosen = {sid: "train" for sessions in by_source.values() for _, sid in sessions if sid in training_only}
     dealt = {source: [(rate, sid) for rate, sid in sessions if sid not in training_only]
              for source, sessions in by_source.items()}
     chosen.update(floor_to_test(dealt, splits, groups))
+    new_in_group: dict[str, int] = defaultdict(int)
+    test_in_group: dict[str, int] = defaultdict(int)
+    for sessions in dealt.values():
+        for _, sid in sessions:
+            new_in_group[groups[sid]] += 1
+            test_in_group[groups[sid]] += chosen.get(sid) == "test"
+    order = []
     for sessions in dealt.values():
         rest = [sid for _, sid in sorted(sessions) if sid not in chosen]
         for k, sid in enumerate(rest):
-            chosen[sid] = PATTERN[k % len(PATTERN)]
+            split = PATTERN[k % len(PATTERN)]
+            if split == "test":
+                if test_in_group[groups[sid]] >= new_in_group[groups[sid]] // 2:
+                    split = "train"
+                else:
+                    test_in_group[groups[sid]] += 1
+            chosen[sid] = split
+            order.append(sid)
+    if "dev" not in set(splits.values()) | set(chosen.values()):
+        trained = [sid for sid in order if chosen[sid] == "train"]
+        if len(trained) >= 2:  # train keeps at least one
+            chosen[trained[-1]] = "dev"
     return chosen
 
 
@@ -81,11 +106,15 @@ def main() -> None:
     if not data_dir.is_dir():
         parser.error(f"{data_dir}: not a folder")
     path = data_dir / "splits.json"
-    splits: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    try:
+        splits = load_splits(data_dir)
+        items = load_all(data_dir=data_dir)
+    except TranscriptError as exc:
+        parser.exit(2, f"error: {exc}\n")
     by_source: dict[str, list[tuple[float, str]]] = defaultdict(list)
     groups: dict[str, str] = {}
     training_only: set[str] = set()
-    for item in load_all(data_dir=data_dir):
+    for item in items:
         sid = item.session.session_id
         groups[sid] = item.session.metadata.get("dialect_group") or "unknown"
         if item.meta.get("purpose") == "training":

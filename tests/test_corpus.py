@@ -134,11 +134,16 @@ def test_training_only_sessions_go_to_train_and_leave_the_deal_and_the_floor_alo
     assert sum(split == "test" for split in without.values()) >= make_splits.TEST_FLOOR - 1
 
 
-def test_the_floor_takes_at_most_half_of_a_groups_new_sessions():
+@pytest.mark.parametrize("n", [2, 3, 4, 6, 10])
+def test_floor_and_deal_send_at_most_half_of_a_groups_new_sessions_to_test_and_leave_a_dev_session(n):
     make_splits = _make_splits()
-    groups = {"new_1": "older_adult", "new_2": "older_adult", "new_3": "older_adult"}
-    chosen = make_splits.floor_to_test({"authored": [(0.1, "new_1"), (0.2, "new_2"), (0.3, "new_3")]}, {}, groups)
-    assert len(chosen) == 1  # the group has no test session, but three new sessions cannot all go to test
+    sessions = [(0.1 * k, f"new_{k}") for k in range(n)]
+    groups = {sid: "older_adult" for _, sid in sessions}  # one group, no test session yet: the floor wants five
+    chosen = make_splits.assign_new({"authored": sessions}, {}, groups, set())
+    splits = list(chosen.values())
+    assert len(chosen) == n and 1 <= splits.count("test") <= n // 2
+    assert splits.count("train") >= 1
+    assert ("dev" in splits) == (n >= 3)  # a dev session once train can spare one (it keeps at least one)
 
 
 def test_a_group_at_the_floor_takes_no_extra_test_sessions():

@@ -53,13 +53,14 @@ def test_train_on_a_corpus_folder_writes_a_model_with_its_card(tmp_path):
     assert (out / "README.md").exists() and (out / "model.safetensors").exists()
 
 
-@pytest.mark.parametrize("splits", [None, {"s0": "test", "s1": "test"}])
-def test_a_corpus_without_dev_or_test_sessions_is_refused_before_training(tmp_path, splits):
+@pytest.mark.parametrize("splits, missing", [(None, "dev"), ({"s0": "test", "s1": "test"}, "dev"),
+                                             ({"s0": "dev", "s1": "dev"}, "test")])
+def test_a_corpus_without_dev_or_test_sessions_is_refused_before_training(tmp_path, splits, missing):
     data = write_corpus(tmp_path, splits)
     out = tmp_path / "model"
     result = runner.invoke(app, ["train", "--data", str(data), "--base", str(tmp_path / "unused"), "-o", str(out)])
     assert result.exit_code == 2
-    assert "splits.json" in result.output and "the dev split has no coded" in result.output
+    assert "splits.json" in result.output and f"the {missing} split has no coded" in result.output
     assert "Traceback" not in result.output
     assert not out.exists()
 
@@ -87,3 +88,23 @@ def test_a_missing_corpus_folder_is_a_clear_error(tmp_path):
 def test_an_unknown_pooling_is_refused_before_training(tmp_path):
     result = runner.invoke(app, ["train", "--pooling", "max", "-o", str(tmp_path / "model")])
     assert result.exit_code == 2 and "--pooling max" in result.output and not (tmp_path / "model").exists()
+
+
+@pytest.mark.parametrize("content, says", [
+    ('{"s0": "validation"}', "session 's0' is assigned to 'validation'"),
+    ('["s0", "s1"]', "expected a JSON object, found a list"),
+    ('{"s0": "dev",}', "splits.json:1: not valid JSON"),
+])
+def test_a_hand_edited_splits_file_that_is_wrong_is_named_in_a_clear_error(tmp_path, content, says):
+    data = write_corpus(tmp_path, None)
+    (data / "splits.json").write_text(content)
+    result = runner.invoke(app, ["train", "--data", str(data), "-o", str(tmp_path / "model")])
+    assert result.exit_code == 2 and says in result.output, result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_session_meta_file_that_is_not_json_is_named_with_its_line(tmp_path):
+    data = write_corpus(tmp_path, None)
+    (data / "authored/meta/s3.json").write_text('{\n  "session_id": "s3",\n  "modality": cbt\n}')
+    result = runner.invoke(app, ["train", "--data", str(data), "-o", str(tmp_path / "model")])
+    assert result.exit_code == 2 and "s3.json:3: not valid JSON" in result.output, result.output
