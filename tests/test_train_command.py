@@ -108,3 +108,22 @@ def test_a_session_meta_file_that_is_not_json_is_named_with_its_line(tmp_path):
     (data / "authored/meta/s3.json").write_text('{\n  "session_id": "s3",\n  "modality": cbt\n}')
     result = runner.invoke(app, ["train", "--data", str(data), "-o", str(tmp_path / "model")])
     assert result.exit_code == 2 and "s3.json:3: not valid JSON" in result.output, result.output
+
+
+def test_compare_models_never_lets_a_model_replace_itself(tmp_path, monkeypatch, capsys):
+    """The replacement rule of docs/model-selection.md: the paired interval must lie above zero."""
+    import importlib.util
+    import sys
+
+    from tiny_model import train_tiny
+
+    data = write_corpus(tmp_path, {"s0": "dev", "s1": "dev", "s2": "train", "s3": "train", "s4": "test", "s5": "dev"})
+    model = train_tiny(tmp_path)
+    spec = importlib.util.spec_from_file_location("compare_models", Path(__file__).parents[1] / "scripts/compare_models.py")
+    compare = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(compare)
+    monkeypatch.setattr(sys, "argv", ["compare_models.py", str(model), str(model), "--data", str(data), "--bootstrap", "50"])
+    compare.main()
+    out = capsys.readouterr().out
+    assert "difference of the mean +0.000, 95 % interval [+0.000, +0.000]" in out
+    assert "does not replace the shipped model" in out
