@@ -22,6 +22,7 @@ from sklearn.metrics import f1_score
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from rupture_nlp.errors import TranscriptError  # noqa: E402
 from rupture_nlp.labels import MARKERS, STAGES  # noqa: E402
 from rupture_nlp.model import ModelLoadError, TransformerCoder  # noqa: E402
 from rupture_nlp.reliability import session_bootstrap  # noqa: E402
@@ -52,7 +53,10 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=None, help="corpus folder laid out like data/ (default: data/)")
     parser.add_argument("--bootstrap", type=int, default=1000)
     args = parser.parse_args()
-    dev = split_records(None, 3, args.data)["dev"]
+    try:
+        dev = split_records(None, 3, args.data)["dev"]
+    except TranscriptError as exc:  # an unreadable corpus folder: name the file, no traceback
+        parser.exit(2, f"error: {exc}\n")
     if not dev:
         parser.exit(2, "error: the corpus has no dev sessions (splits.json)\n")
     try:
