@@ -35,7 +35,7 @@ def dev_codes(folder: Path, dev: list[dict]) -> np.ndarray:
     return np.array([c.marker if r["role"] == "client" else c.stage for r, c in zip(dev, coder.code_records(dev))])
 
 
-def mean_macro_f1(dev: list[dict], codes: np.ndarray, rows: np.ndarray) -> tuple[float, float]:
+def macro_f1s(dev: list[dict], codes: np.ndarray, rows: np.ndarray) -> tuple[float, float]:
     """(client macro-F1, stage macro-F1) over the given rows."""
     client = [i for i in rows if dev[i]["role"] == "client"]
     therapist = [i for i in rows if dev[i]["role"] == "therapist"]
@@ -59,17 +59,18 @@ def main() -> None:
         parser.exit(2, f"error: {exc}\n")
     if not dev:
         parser.exit(2, "error: the corpus has no dev sessions (splits.json)\n")
+    models = {"shipped": args.shipped, "candidate": args.candidate}
     try:
-        codes = {name: dev_codes(folder, dev) for name, folder in (("shipped", args.shipped), ("candidate", args.candidate))}
+        codes = {name: dev_codes(folder, dev) for name, folder in models.items()}
     except ModelLoadError as exc:
         parser.exit(2, f"error: {exc}\n")
     everything = np.arange(len(dev))
-    for name, folder in (("shipped", args.shipped), ("candidate", args.candidate)):
-        marker, stage = mean_macro_f1(dev, codes[name], everything)
+    for name, folder in models.items():
+        marker, stage = macro_f1s(dev, codes[name], everything)
         print(f"{name:9} {folder}: dev client {marker:.3f}  stage {stage:.3f}  mean {(marker + stage) / 2:.3f}")
 
     def difference(rows: np.ndarray) -> float:
-        return float(np.mean(mean_macro_f1(dev, codes["candidate"], rows)) - np.mean(mean_macro_f1(dev, codes["shipped"], rows)))
+        return float(np.mean(macro_f1s(dev, codes["candidate"], rows)) - np.mean(macro_f1s(dev, codes["shipped"], rows)))
 
     low, high = session_bootstrap([r["session_id"] for r in dev], difference, n_boot=args.bootstrap)
     verdict = "replaces the shipped model" if low > 0 else "does not replace the shipped model (interval reaches zero)"

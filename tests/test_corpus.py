@@ -12,6 +12,7 @@ import pytest
 
 from rupture_nlp.corpus import DATA_DIR, load_annomi, load_authored, load_splits
 from rupture_nlp.labels import check_code
+from script_module import load_script
 
 ROOT = Path(__file__).parents[1]
 
@@ -99,12 +100,7 @@ def test_adjudicated_decisions_replace_the_primary_codes():
 
 
 def _make_splits():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("make_splits", ROOT / "scripts/make_splits.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("make_splits")
 
 
 def test_new_sessions_lift_a_thin_dialect_group_to_the_test_floor():

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rupture_nlp.cli import app
+from script_module import load_script
 from tiny_model import make_tiny_base, toy_records
 
 runner = CliRunner()
@@ -66,13 +67,10 @@ def test_a_corpus_without_dev_or_test_sessions_is_refused_before_training(tmp_pa
 
 
 def test_make_splits_deals_a_corpus_folder_so_it_can_be_trained(tmp_path, monkeypatch):
-    import importlib.util
     import sys
 
     data = write_corpus(tmp_path, None)
-    spec = importlib.util.spec_from_file_location("make_splits", Path(__file__).parents[1] / "scripts/make_splits.py")
-    make_splits = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(make_splits)
+    make_splits = load_script("make_splits")
     monkeypatch.setattr(sys, "argv", ["make_splits.py", "--data", str(data)])
     make_splits.main()
     splits = json.loads((data / "splits.json").read_text())
@@ -112,16 +110,13 @@ def test_a_session_meta_file_that_is_not_json_is_named_with_its_line(tmp_path):
 
 def test_compare_models_never_lets_a_model_replace_itself(tmp_path, monkeypatch, capsys):
     """The replacement rule of docs/model-selection.md: the paired interval must lie above zero."""
-    import importlib.util
     import sys
 
     from tiny_model import train_tiny
 
     data = write_corpus(tmp_path, {"s0": "dev", "s1": "dev", "s2": "train", "s3": "train", "s4": "test", "s5": "dev"})
     model = train_tiny(tmp_path)
-    spec = importlib.util.spec_from_file_location("compare_models", Path(__file__).parents[1] / "scripts/compare_models.py")
-    compare = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(compare)
+    compare = load_script("compare_models")
     monkeypatch.setattr(sys, "argv", ["compare_models.py", str(model), str(model), "--data", str(data), "--bootstrap", "50"])
     compare.main()
     out = capsys.readouterr().out
