@@ -13,6 +13,14 @@ runs in its own subprocess, so its peak RSS is its own:
   `auto` backend) where the CPU has bf16 instructions, else int8 (ONNX Runtime when the
   `fast` extra is there, else torch).
 
+The four configurations run in rounds (`--rounds`, default 3): each round runs all four, one
+after the other, so the configurations a ratio compares ran minutes apart, not one at the
+start and one at the end of the run. A shared or virtual machine drifts by 10-20 % over
+minutes (measured: pipeline batch 32 at 57 and 69 turns/s in two runs an hour apart), which
+moves a ratio of two single runs across a 2x or 3x threshold. Each configuration's speed is
+the median of its rounds; each ratio is the median of its per-round ratios, printed with the
+lowest and highest round.
+
 Speed is turns per second, tokenization included. The CPU's limit is estimated as the
 model's FLOPs per turn (from the real token counts) times turns/s over the FLOP/s of a large
 `torch.mm` with the same threads, in the engine's own arithmetic (fp32 for `engine`, bf16 for
@@ -31,6 +39,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 CONFIGS = ("pipeline_b1", "pipeline_b32", "engine", "engine_quantized")
 JSON_KEYS = ("turns", "pipeline_b1", "pipeline_b32", "engine", "engine_quantized", "limit_fraction", "peak_rss_mb")
@@ -197,8 +207,34 @@ def _spawn(config: str, inputs: Path, model: str | None, quantized: str) -> dict
     return json.loads(out.read_text())
 
 
-def run_bench(turns: int = 2000, model: str | Path | None = None, quantized: str | None = None, log=None) -> dict:
-    """Run every configuration in its own subprocess on the same records; returns all figures."""
+RATIOS = (("engine", "pipeline_b1"), ("engine", "pipeline_b32"), ("engine_quantized", "pipeline_b1"),
+          ("engine_quantized", "pipeline_b32"), ("engine_quantized", "engine"))
+
+
+def combine_rounds(rounds: list[dict[str, dict]]) -> tuple[dict[str, dict], dict[tuple[str, str], list[float]]]:
+    """Each configuration's figures over the rounds (median turns/s and seconds, highest peak RSS,
+    every round's turns/s under `rounds`), and each ratio of `RATIOS` as
+    `[median, lowest, highest]` of its per-round values (ratios paired within a round)."""
+    runs = {}
+    for config in rounds[0]:
+        figures = [r[config] for r in rounds]
+        runs[config] = dict(figures[0], turns_per_s=float(np.median([f["turns_per_s"] for f in figures])),
+                            seconds=float(np.median([f["seconds"] for f in figures])),
+                            peak_rss_mb=max(f["peak_rss_mb"] for f in figures),
+                            rounds=[f["turns_per_s"] for f in figures])
+    ratios = {}
+    for top, bottom in RATIOS:
+        values = [r[top]["turns_per_s"] / r[bottom]["turns_per_s"] for r in rounds]
+        ratios[(top, bottom)] = [float(np.median(values)), min(values), max(values)]
+    return runs, ratios
+
+
+def run_bench(turns: int = 2000, model: str | Path | None = None, quantized: str | None = None, log=None,
+              rounds: int = 3) -> dict:
+    """Run every configuration in its own subprocess on the same records, `rounds` times
+    interleaved; returns all figures (see `combine_rounds`)."""
+    if rounds < 1:
+        raise ValueError(f"--rounds {rounds}: at least one round is needed")
     from rupture_nlp.model import DEFAULT_MODEL_DIR, RUPTURE_CONFIG
 
     log = log or (lambda message: print(message, file=sys.stderr))
@@ -211,18 +247,23 @@ def run_bench(turns: int = 2000, model: str | Path | None = None, quantized: str
         inputs.write_text(json.dumps(records))
         log(f"{turns} turns from the {source}; reduced-precision backend: {quantized}")
         prepared = _spawn("prepare", inputs, model, quantized)
-        runs = {}
-        for config in CONFIGS:
-            runs[config] = _spawn(config, inputs, model, quantized)
-            log(f"{config:17} {runs[config]['turns_per_s']:8.1f} turns/s  peak RSS {runs[config]['peak_rss_mb']:6.0f} MB")
+        measured = []
+        for round_number in range(1, rounds + 1):
+            measured.append({})
+            for config in CONFIGS:
+                run = measured[-1][config] = _spawn(config, inputs, model, quantized)
+                log(f"round {round_number}/{rounds}  {config:17} {run['turns_per_s']:8.1f} turns/s  "
+                    f"peak RSS {run['peak_rss_mb']:6.0f} MB")
         limit = _spawn("limit", inputs, model, quantized)
+    runs, ratios = combine_rounds(measured)
     fractions = {config: prepared["flops_per_turn"] * runs[config]["turns_per_s"] / engine_limit(limit, runs[config])
                  for config in ("engine", "engine_quantized")}
     best = max(fractions, key=lambda config: runs[config]["turns_per_s"])
     return {"turns": turns, "source": source, "quantized_backend": quantized, "threads": limit["threads"],
             "mean_tokens": prepared["mean_tokens"], "flops_per_turn": prepared["flops_per_turn"],
             "matmul_flops": limit["matmul_flops"], "matmul_flops_bf16": limit.get("matmul_flops_bf16"), "runs": runs,
-            "limit_fractions": fractions, "limit_fraction": fractions[best],
+            "limit_fractions": fractions, "limit_fraction": fractions[best], "rounds": rounds,
+            "ratios": {f"{top}/{bottom}": values for (top, bottom), values in ratios.items()},
             "peak_rss_mb": max(r["peak_rss_mb"] for r in runs.values())}
 
 
@@ -247,21 +288,25 @@ def format_table(result: dict) -> str:
     import pandas as pd
 
     runs, quantized = result["runs"], result["quantized_backend"]
-    table = pd.DataFrame({config: {"turns/s": round(r["turns_per_s"], 1), "seconds": round(r["seconds"], 1),
+    table = pd.DataFrame({config: {"turns/s": round(r["turns_per_s"], 1),
+                                   "rounds": " / ".join(f"{x:.1f}" for x in r.get("rounds", [r["turns_per_s"]])),
+                                   "seconds": round(r["seconds"], 1),
                                    "backend": r["backend"] if config.startswith("engine") else "torch (pipeline)",
                                    "peak RSS MB": round(r["peak_rss_mb"])}
                           for config, r in runs.items()}).T
-    speed = {config: r["turns_per_s"] for config, r in runs.items()}
+    names = {"engine": "engine fp32", "engine_quantized": quantized, "pipeline_b1": "pipeline b1",
+             "pipeline_b32": "pipeline b32"}
     lines = [
         f"{result['turns']} turns from the {result['source']}, mean {result['mean_tokens']:.1f} tokens a turn, "
-        f"{result['threads']} threads",
+        f"{result['threads']} threads; median of {result['rounds']} interleaved round(s)",
         table.to_string(),
         "",
-        f"engine fp32 / pipeline b1:   {speed['engine'] / speed['pipeline_b1']:.2f}x",
-        f"engine fp32 / pipeline b32:  {speed['engine'] / speed['pipeline_b32']:.2f}x",
-        f"{quantized:11} / pipeline b1:  {speed['engine_quantized'] / speed['pipeline_b1']:.2f}x",
-        f"{quantized:11} / pipeline b32: {speed['engine_quantized'] / speed['pipeline_b32']:.2f}x",
-        f"{quantized:11} / engine fp32:  {speed['engine_quantized'] / speed['engine']:.2f}x",
+    ]
+    for key, (median, low, high) in result["ratios"].items():
+        top, bottom = key.split("/")
+        spread = f"  (rounds {low:.2f}-{high:.2f})" if result["rounds"] > 1 else ""
+        lines.append(f"{names[top] + ' / ' + names[bottom] + ':':28} {median:.2f}x{spread}")
+    lines += [
         f"model: {result['flops_per_turn'] / 1e9:.3f} GFLOP a turn; torch.mm fp32: {result['matmul_flops'] / 1e9:.1f} GFLOP/s"
         + (f", bf16: {result['matmul_flops_bf16'] / 1e9:.1f} GFLOP/s" if result.get("matmul_flops_bf16") else ""),
         f"share of the CPU's limit in its own arithmetic: engine fp32 {result['limit_fractions']['engine']:.1%}, "
@@ -281,9 +326,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", default=None, help="model folder (default: the shipped model)")
     parser.add_argument("--quantized", default=None, help="reduced-precision backend: bf16, int8 or onnx-int8 "
                         "(default: bf16 where the CPU has it, else onnx-int8 when the fast extra is installed, else int8)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the four configurations; "
+                        "medians are reported (default 3)")
     parser.add_argument("--json", action="store_true", help="print one JSON object and nothing else on stdout")
     args = parser.parse_args(argv)
-    result = run_bench(args.turns, args.model, args.quantized)
+    result = run_bench(args.turns, args.model, args.quantized, rounds=args.rounds)
     print(json.dumps(summary(result)) if args.json else format_table(result))
 
 

@@ -209,6 +209,9 @@ def train(
                                 "'turn_and_mean' (the turn's own tokens beside every token)."),
     data: Optional[Path] = typer.Option(None, "--data", help="Corpus folder laid out like the project's data/ "
                                         "(authored/, labels/, imported/, splits.json); default: the project's."),
+    epoch_choice: str = typer.Option("client_and_stage", "--epoch-choice", help="Dev figure that picks the epoch kept: "
+                                     "'client_and_stage' (mean of both macro-F1s) or 'client' (marker alone, the "
+                                     "shipped model's rule)."),
 ) -> None:
     """Fine-tune the transformer coder on the project corpus or --data FOLDER (needs the 'train' extra)."""
     from rupture_nlp.training_run import train_and_report
@@ -221,13 +224,16 @@ def train(
         typer.secho(f"error: {data}: not a folder", err=True, fg="red")
         raise typer.Exit(2)
     from rupture_nlp.model import POOLINGS
+    from rupture_nlp.train import EPOCH_CHOICES
 
-    if pooling not in POOLINGS:  # checked before the corpus loads and the baseline fits
-        typer.secho(f"error: --pooling {pooling}: expected one of {', '.join(POOLINGS)}", err=True, fg="red")
-        raise typer.Exit(2)
+    for option, value, allowed in (("--pooling", pooling, POOLINGS), ("--epoch-choice", epoch_choice, EPOCH_CHOICES)):
+        if value not in allowed:  # checked before the corpus loads and the baseline fits
+            typer.secho(f"error: {option} {value}: expected one of {', '.join(allowed)}", err=True, fg="red")
+            raise typer.Exit(2)
     try:
         train_and_report(output, base, epochs, max_length, annomi, seed, log=log, context_turns=context_turns,
-                         learning_rate=learning_rate, data_dir=data, pooling=pooling)
+                         learning_rate=learning_rate, data_dir=data, pooling=pooling,
+                         epoch_choice=epoch_choice)
     except (OSError, TranscriptError) as exc:  # a corpus that cannot be read, or an output that cannot be written
         typer.secho(f"error: {exc}", err=True, fg="red")
         raise typer.Exit(2)
@@ -482,6 +488,8 @@ def bench(
     quantized: Optional[str] = typer.Option(None, "--quantized", help="Reduced-precision backend to measure: bf16, "
                                             "int8 or onnx-int8 (default: bf16 where the CPU has it, else onnx-int8 "
                                             "when the fast extra is installed, else int8)."),
+    rounds: int = typer.Option(3, "--rounds", help="Interleaved rounds of the four configurations; medians are "
+                               "reported, so a ratio compares runs minutes apart."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object (turns/s per configuration) and nothing else."),
 ) -> None:
     """Measure turns/s and peak RSS of the transformers pipeline (batch 1, 32) and the engine (fp32, quantized)."""
@@ -490,7 +498,7 @@ def bench(
     from rupture_nlp.bench import format_table, run_bench, summary
 
     try:
-        result = run_bench(turns, model, quantized)
+        result = run_bench(turns, model, quantized, rounds=rounds)
     except (OSError, ValueError, RuntimeError) as exc:
         typer.secho(f"error: {exc}", err=True, fg="red")
         raise typer.Exit(2)

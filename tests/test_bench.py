@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rupture_nlp.bench import JSON_KEYS, default_quantized, model_flops, rupture_pipeline, summary
+from rupture_nlp.bench import JSON_KEYS, combine_rounds, default_quantized, model_flops, run_bench, rupture_pipeline, summary
 from rupture_nlp.model import RuptureNet, TransformerCoder
 
 from tiny_model import make_tiny_base, toy_records
@@ -61,7 +61,7 @@ def test_summary_has_exactly_the_agreed_keys():
 @pytest.mark.slow
 def test_bench_json_prints_one_object(tiny_untrained):
     env = dict(os.environ, PYTHONPATH=str(ROOT), RUPTURE_THREADS="1")
-    done = subprocess.run([sys.executable, "-m", "rupture_nlp", "bench", "--json", "--turns", "20",
+    done = subprocess.run([sys.executable, "-m", "rupture_nlp", "bench", "--json", "--turns", "20", "--rounds", "2",
                            "--model", str(tiny_untrained)], capture_output=True, text=True, env=env, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout)  # the whole stdout is one JSON object
@@ -70,3 +70,25 @@ def test_bench_json_prints_one_object(tiny_untrained):
     assert 0 < result["peak_rss_mb"] < 4000
     assert f"reduced-precision backend: {default_quantized()}" in done.stderr  # named in the log
 
+
+
+def test_rounds_report_medians_and_ratios_paired_within_a_round():
+    def run(speed, rss=100.0):
+        return {"turns_per_s": speed, "seconds": 100 / speed, "peak_rss_mb": rss, "backend": "torch"}
+
+    # The machine slows down in round 2 for every configuration: the per-round ratios stay 3x and 2x,
+    # while ratios of medians taken apart would mix a fast round with a slow one.
+    rounds = [{"pipeline_b1": run(40), "pipeline_b32": run(60), "engine": run(80), "engine_quantized": run(120)},
+              {"pipeline_b1": run(20), "pipeline_b32": run(30), "engine": run(40), "engine_quantized": run(60, 900.0)},
+              {"pipeline_b1": run(50), "pipeline_b32": run(50), "engine": run(100), "engine_quantized": run(150)}]
+    runs, ratios = combine_rounds(rounds)
+    assert runs["engine_quantized"]["turns_per_s"] == 120 and runs["engine_quantized"]["rounds"] == [120, 60, 150]
+    assert runs["engine_quantized"]["peak_rss_mb"] == 900.0  # the highest round, not the median
+    assert ratios[("engine_quantized", "pipeline_b1")] == [3.0, 3.0, 3.0]
+    assert ratios[("engine_quantized", "pipeline_b32")] == [2.0, 2.0, 3.0]
+    assert ratios[("engine", "pipeline_b1")] == [2.0, 2.0, 2.0]
+
+
+def test_the_benchmark_refuses_zero_rounds():
+    with pytest.raises(ValueError, match="--rounds 0"):
+        run_bench(turns=10, rounds=0)

@@ -83,9 +83,44 @@ def test_a_missing_corpus_folder_is_a_clear_error(tmp_path):
     assert result.exit_code == 2 and "not a folder" in result.output
 
 
-def test_an_unknown_pooling_is_refused_before_training(tmp_path):
-    result = runner.invoke(app, ["train", "--pooling", "max", "-o", str(tmp_path / "model")])
-    assert result.exit_code == 2 and "--pooling max" in result.output and not (tmp_path / "model").exists()
+@pytest.mark.parametrize("option, value", [("--pooling", "max"), ("--epoch-choice", "stage")])
+def test_an_unknown_training_choice_is_refused_before_training(tmp_path, option, value):
+    result = runner.invoke(app, ["train", option, value, "-o", str(tmp_path / "model")])
+    assert result.exit_code == 2 and f"{option} {value}" in result.output and not (tmp_path / "model").exists()
+
+
+def test_the_epoch_is_judged_on_both_heads_of_dev():
+    """`dev_macro_f1` scores the marker head on client turns and the stage head on therapist turns."""
+    import numpy as np
+
+    from rupture_nlp.labels import MARKERS, STAGES
+    from rupture_nlp.train import dev_macro_f1
+
+    class ScriptedCoder:  # argmax of its logits is the label written in each record's "says"
+        def logits(self, records):
+            marker = np.zeros((len(records), len(MARKERS)))
+            stage = np.zeros((len(records), len(STAGES)))
+            for row, record in enumerate(records):
+                (marker if record["role"] == "client" else stage)[row, (MARKERS if record["role"] == "client"
+                                                                        else STAGES).index(record["says"])] = 1
+            return marker, np.zeros((len(records), 1)), stage
+
+    dev = [{"role": "client", "marker": "none", "says": "none"},
+           {"role": "client", "marker": "confrontation", "says": "confrontation"},
+           {"role": "client", "marker": "withdrawal", "says": "none"},
+           {"role": "therapist", "stage": "none", "says": "none"},
+           {"role": "therapist", "stage": "affirming", "says": "none"}]
+    client, stage = dev_macro_f1(ScriptedCoder(), dev)
+    # client: none F1 2/3, confrontation 1, withdrawal 0 -> 5/9; stage: none F1 2/3, the six others 0 -> (2/3)/7
+    assert client == pytest.approx(5 / 9) and stage == pytest.approx(2 / 21)
+    assert dev_macro_f1(ScriptedCoder(), dev[:3])[1] == 0.0  # no therapist turns: nothing to score
+
+
+def test_an_unknown_epoch_choice_is_refused_by_the_training_function():
+    from rupture_nlp.train import TrainingArguments, train
+
+    with pytest.raises(ValueError, match="epoch_choice 'loss'"):
+        train([], [], args=TrainingArguments(epoch_choice="loss"))
 
 
 @pytest.mark.parametrize("content, says", [
