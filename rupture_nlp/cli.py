@@ -240,6 +240,32 @@ def train(
 
 
 @app.command()
+def split(
+    data: Path = typer.Option(None, "--data", help="Corpus folder laid out like the project's data/ (default: the project's)."),
+    annomi: Optional[Path] = typer.Option(None, "--annomi", help="Folder with AnnoMI-simple-dev.csv (else RUPTURE_ANNOMI_DIR)."),
+) -> None:
+    """Give the corpus's new sessions a train/dev/test split in splits.json; existing ones keep theirs."""
+    from rupture_nlp.corpus import DATA_DIR
+    from rupture_nlp.splits import assign_splits
+
+    data = data or DATA_DIR
+    if not data.is_dir():
+        typer.secho(f"error: {data}: not a folder", err=True, fg="red")
+        raise typer.Exit(2)
+    try:
+        result = assign_splits(data, annomi)
+    except (OSError, TranscriptError) as exc:
+        typer.secho(f"error: {exc}", err=True, fg="red")
+        raise typer.Exit(2)
+    counts = ", ".join(f"{name} {result['counts'].get(name, 0)}" for name in ("train", "dev", "test"))
+    typer.echo(f"{result['new']} new session(s) assigned; {data / 'splits.json'}: {counts}")
+    if result["training_only_elsewhere"]:
+        typer.secho(f"note: {len(result['training_only_elsewhere'])} session(s) marked \"purpose\": \"training\" were "
+                    f"dealt to dev or test before they were marked and keep that split: "
+                    f"{', '.join(result['training_only_elsewhere'])} (edit splits.json to move them)", err=True)
+
+
+@app.command()
 def report(
     coded: List[Path] = typer.Argument(..., help="Coded JSONL files or folders (output of 'rupture-nlp code')."),
     output: Path = typer.Option(..., "-o", "--output", help="Folder for the HTML pages, summary.csv, episodes.jsonl."),

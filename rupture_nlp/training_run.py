@@ -36,7 +36,7 @@ def check_parts(parts: dict[str, list[dict]], data_dir: Path) -> None:
         roles = {r["role"] for r in parts[name]}
         if not {"client", "therapist"} <= roles:
             raise TranscriptError(splits, None, f"the {name} split has no coded {' or '.join(sorted({'client', 'therapist'} - roles))} "
-                                  f"turns {purpose}: assign sessions to it (python scripts/make_splits.py --data {data_dir})")
+                                  f"turns {purpose}: assign sessions to it (rupture-nlp split --data {data_dir})")
 
 
 def test_metrics(coder, records: list[dict]) -> dict:

@@ -12,7 +12,6 @@ import pytest
 
 from rupture_nlp.corpus import DATA_DIR, load_annomi, load_authored, load_splits
 from rupture_nlp.labels import check_code
-from script_module import load_script
 
 ROOT = Path(__file__).parents[1]
 
@@ -100,7 +99,9 @@ def test_adjudicated_decisions_replace_the_primary_codes():
 
 
 def _make_splits():
-    return load_script("make_splits")
+    from rupture_nlp import splits
+
+    return splits
 
 
 def test_new_sessions_lift_a_thin_dialect_group_to_the_test_floor():

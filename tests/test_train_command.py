@@ -66,16 +66,33 @@ def test_a_corpus_without_dev_or_test_sessions_is_refused_before_training(tmp_pa
     assert not out.exists()
 
 
-def test_make_splits_deals_a_corpus_folder_so_it_can_be_trained(tmp_path, monkeypatch):
-    import sys
-
+def test_split_deals_a_corpus_folder_so_it_can_be_trained(tmp_path):
     data = write_corpus(tmp_path, None)
-    make_splits = load_script("make_splits")
-    monkeypatch.setattr(sys, "argv", ["make_splits.py", "--data", str(data)])
-    make_splits.main()
+    result = runner.invoke(app, ["split", "--data", str(data)])
+    assert result.exit_code == 0, result.output
     splits = json.loads((data / "splits.json").read_text())
     assert sorted(splits) == [f"s{k}" for k in range(6)]
     assert {"train", "dev", "test"} <= set(splits.values())
+    assert "6 new session(s) assigned" in result.output
+    again = runner.invoke(app, ["split", "--data", str(data)])
+    assert "0 new session(s)" in again.output and json.loads((data / "splits.json").read_text()) == splits
+
+
+def test_split_names_training_only_sessions_that_were_dealt_before_they_were_marked(tmp_path):
+    data = write_corpus(tmp_path, None)
+    runner.invoke(app, ["split", "--data", str(data)])
+    splits = json.loads((data / "splits.json").read_text())
+    held_out = next(sid for sid, split in splits.items() if split != "train")
+    meta = data / f"authored/meta/{held_out}.json"
+    meta.write_text(json.dumps(dict(json.loads(meta.read_text()), purpose="training")))
+    result = runner.invoke(app, ["split", "--data", str(data)])
+    assert result.exit_code == 0 and held_out in result.output and "keep that split" in result.output
+    assert json.loads((data / "splits.json").read_text()) == splits  # nothing moved
+
+
+def test_split_of_a_missing_folder_is_a_clear_error(tmp_path):
+    result = runner.invoke(app, ["split", "--data", str(tmp_path / "nowhere")])
+    assert result.exit_code == 2 and "not a folder" in result.output
 
 
 def test_a_missing_corpus_folder_is_a_clear_error(tmp_path):

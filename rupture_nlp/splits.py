@@ -15,12 +15,15 @@ The rule looks only at counts, never at how a model does on a group.
 Sessions whose meta says `"purpose": "training"` (written in answer to an error analysis of
 the model) go to train and take no part in the dealing: material chosen for what the model
 gets wrong would tilt test toward its weak points and make dev offsets over-correct.
-Usage: python scripts/make_splits.py [--data FOLDER]   (default: the project's data/)
+A session marked training-only after it was dealt keeps its split (a split never moves once
+written, or earlier figures would stop being comparable); `assign_splits` names such
+sessions so the corpus owner can decide.
+
+Command line: `rupture-nlp split [--data FOLDER]` (default: the project's `data/`).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -99,18 +102,14 @@ def assign_new(by_source: dict[str, list[tuple[float, str]]], splits: dict[str, 
     return chosen
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DATA_DIR, help="corpus folder laid out like data/")
-    data_dir = parser.parse_args().data
-    if not data_dir.is_dir():
-        parser.error(f"{data_dir}: not a folder")
+def assign_splits(data_dir: Path = DATA_DIR, annomi: Path | None = None) -> dict:
+    """Give every session of the corpus folder that `splits.json` lacks a split, write the file,
+    and return `{"counts": {split: sessions}, "new": n, "training_only_elsewhere": [ids]}`.
+
+    Raises `TranscriptError` (naming the file) for a corpus that cannot be read."""
     path = data_dir / "splits.json"
-    try:
-        splits = load_splits(data_dir)
-        items = load_all(data_dir=data_dir)
-    except TranscriptError as exc:
-        parser.exit(2, f"error: {exc}\n")
+    splits = load_splits(data_dir)
+    items = load_all(annomi_path=annomi, data_dir=data_dir)
     by_source: dict[str, list[tuple[float, str]]] = defaultdict(list)
     groups: dict[str, str] = {}
     training_only: set[str] = set()
@@ -124,13 +123,11 @@ def main() -> None:
         client = [t for t in item.session.turns if t.role == "client"]
         rate = sum(t.coding.marker != "none" for t in client) / max(len(client), 1)
         by_source[item.source].append((rate, sid))
-    splits.update(assign_new(by_source, splits, groups, training_only))
+    new = assign_new(by_source, splits, groups, training_only)
+    splits.update(new)
     path.write_text(json.dumps(dict(sorted(splits.items())), indent=0) + "\n")
-    counts = defaultdict(int)
+    counts: dict[str, int] = defaultdict(int)
     for value in splits.values():
         counts[value] += 1
-    print(dict(counts))
-
-
-if __name__ == "__main__":
-    main()
+    return {"counts": dict(counts), "new": len(new),
+            "training_only_elsewhere": sorted(sid for sid in training_only if splits.get(sid) not in (None, "train"))}
