@@ -199,7 +199,7 @@ def evaluate(
 def train(
     output: Path = typer.Option(Path("models/rupture-minilm"), "-o", "--output", help="Folder for the trained model."),
     base: Optional[Path] = typer.Option(None, "--base", help="Local encoder folder (default: packaged all-MiniLM-L6-v2)."),
-    epochs: int = typer.Option(5, help="Training epochs."),
+    epochs: int = typer.Option(6, help="Training epochs (6: the shipped model's recipe)."),
     max_length: int = typer.Option(96, help="Token budget for the turn plus its context."),
     context_turns: int = typer.Option(3, help="Preceding turns given as context."),
     learning_rate: float = typer.Option(1e-4, help="Encoder learning rate."),

@@ -49,7 +49,7 @@ EPOCH_CHOICES = ("client_and_stage", "client")
 
 @dataclass
 class TrainingArguments:
-    epochs: int = 5
+    epochs: int = 6
     batch_size: int = 16
     learning_rate: float = 1e-4
     head_learning_rate: float = 1e-3

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from sklearn.metrics import f1_score
@@ -73,3 +74,26 @@ def test_model_card_names_only_groups_outside_their_random_band():
               "b": {"marker": {"macro_f1": 0.65}, "random_band": [0.60, 0.80]},
               "annomi": {"marker": {"macro_f1": 0.40}}}
     assert outside_band(groups) == ["a"]
+
+
+def test_model_card_gives_a_runnable_command_for_its_own_recipe():
+    import copy
+    import re
+    import shlex
+
+    from rupture_nlp.model_card import render_card
+
+    folder = Path(__file__).resolve().parents[1] / "models/rupture-minilm"
+    config = json.loads((folder / "rupture_config.json").read_text())
+    metrics = json.loads((folder / "metrics.json").read_text())
+    newer = copy.deepcopy(config)
+    newer["training_args"].update(pooling="turn_and_mean", epoch_choice="client_and_stage", seed=7)
+    options = CliRunner().invoke(app, ["train", "--help"], env={"COLUMNS": "200"}).output
+    for cfg, expected in ((config, {"--pooling": "mean", "--epoch-choice": "client", "--seed": "13"}),
+                          (newer, {"--pooling": "turn_and_mean", "--epoch-choice": "client_and_stage", "--seed": "7"})):
+        card = render_card(cfg, metrics, metrics["split_sizes"])
+        words = shlex.split(re.search(r"`(rupture-nlp train [^`]*)`", card).group(1))[2:]
+        flags = dict(zip(words[::2], words[1::2]))
+        assert {k: flags[k] for k in expected} == expected  # a model without epoch_choice predates it: "client"
+        assert flags["--epochs"] == str(cfg["training_args"]["epochs"])
+        assert all(flag in options for flag in flags)  # every option the card names exists
