@@ -21,7 +21,8 @@ moves a ratio of two single runs across a 2x or 3x threshold. Each configuration
 the median of its rounds; each ratio is the median of its per-round ratios, printed with the
 lowest and highest round.
 
-Speed is turns per second, tokenization included. The CPU's limit is estimated as the
+Speed is turns per second, tokenization included; loading the model (and compiling it, for
+`bf16-compiled`) is timed apart as `load s`. The CPU's limit is estimated as the
 model's FLOPs per turn (from the real token counts) times turns/s over the FLOP/s of a large
 `torch.mm` with the same threads, in the engine's own arithmetic (fp32 for `engine`, bf16 for
 `bf16`): the fraction says how much of the machine each engine uses. int8 has no matching
@@ -137,7 +138,9 @@ def run_config(name: str, records: list[dict], model: str | None, quantized: str
     from rupture_nlp.model import TransformerCoder
 
     backend = quantized if name == "engine_quantized" else "torch"
-    coder = TransformerCoder.load(model, backend=backend)
+    loading = time.perf_counter()
+    coder = TransformerCoder.load(model, backend=backend)  # bf16-compiled compiles here, untimed: see load_s
+    load_seconds = time.perf_counter() - loading
     if name.startswith("pipeline"):
         pipe = rupture_pipeline(coder, 1 if name == "pipeline_b1" else 32)
         run = lambda recs: pipe(recs, function_to_apply="none")  # noqa: E731
@@ -148,7 +151,7 @@ def run_config(name: str, records: list[dict], model: str | None, quantized: str
     run(records)
     seconds = time.perf_counter() - start
     return {"turns_per_s": len(records) / seconds, "seconds": seconds, "backend": backend,
-            "peak_rss_mb": peak_rss_mb()}
+            "load_seconds": load_seconds, "peak_rss_mb": peak_rss_mb()}
 
 
 def peak_rss_mb() -> float:
@@ -220,6 +223,7 @@ def combine_rounds(rounds: list[dict[str, dict]]) -> tuple[dict[str, dict], dict
         figures = [r[config] for r in rounds]
         runs[config] = dict(figures[0], turns_per_s=float(np.median([f["turns_per_s"] for f in figures])),
                             seconds=float(np.median([f["seconds"] for f in figures])),
+                            load_seconds=float(np.median([f.get("load_seconds", 0.0) for f in figures])),
                             peak_rss_mb=max(f["peak_rss_mb"] for f in figures),
                             rounds=[f["turns_per_s"] for f in figures])
     ratios = {}
@@ -269,7 +273,7 @@ def run_bench(turns: int = 2000, model: str | Path | None = None, quantized: str
 
 def engine_limit(limit: dict, run: dict) -> float:
     """The matmul FLOP/s an engine run is measured against: bf16's for the bf16 backend, else fp32's."""
-    if run["backend"] == "bf16" and limit.get("matmul_flops_bf16"):
+    if run["backend"].startswith("bf16") and limit.get("matmul_flops_bf16"):
         return limit["matmul_flops_bf16"]
     return limit["matmul_flops"]
 
@@ -290,7 +294,7 @@ def format_table(result: dict) -> str:
     runs, quantized = result["runs"], result["quantized_backend"]
     table = pd.DataFrame({config: {"turns/s": round(r["turns_per_s"], 1),
                                    "rounds": " / ".join(f"{x:.1f}" for x in r.get("rounds", [r["turns_per_s"]])),
-                                   "seconds": round(r["seconds"], 1),
+                                   "seconds": round(r["seconds"], 1), "load s": round(r.get("load_seconds", 0.0), 1),
                                    "backend": r["backend"] if config.startswith("engine") else "torch (pipeline)",
                                    "peak RSS MB": round(r["peak_rss_mb"])}
                           for config, r in runs.items()}).T
@@ -324,7 +328,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Benchmark the coder against the transformers pipeline.")
     parser.add_argument("--turns", type=int, default=2000, help="turns to code (default 2000)")
     parser.add_argument("--model", default=None, help="model folder (default: the shipped model)")
-    parser.add_argument("--quantized", default=None, help="reduced-precision backend: bf16, int8 or onnx-int8 "
+    parser.add_argument("--quantized", default=None, help="reduced-precision backend: bf16, bf16-compiled, int8 or onnx-int8 "
                         "(default: bf16 where the CPU has it, else onnx-int8 when the fast extra is installed, else int8)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the four configurations; "
                         "medians are reported (default 3)")

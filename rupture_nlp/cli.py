@@ -141,8 +141,8 @@ def code(
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Show the progress bar even when "
                                             "stderr is not a terminal, or never (default: on a terminal only)."),
     backend: str = typer.Option("auto", "--backend", help="Inference backend: auto (bf16 where the CPU has bf16 "
-                                "instructions, else torch), torch (fp32, identical on every machine), bf16, int8 "
-                                "(torch int8), onnx or onnx-int8 (ONNX Runtime; pip install 'rupture-nlp[fast]')."),
+                                "instructions, else torch), torch (fp32, identical on every machine), bf16, bf16-compiled "
+                                "(torch.compile, ~40 s at load, for large batches), int8 (torch int8), onnx or onnx-int8 (ONNX Runtime; pip install 'rupture-nlp[fast]')."),
     deidentify: bool = typer.Option(False, "--deidentify", help=DEID_HELP),
     deid_mapping: Optional[Path] = typer.Option(None, "--deid-mapping", help=DEID_MAPPING_HELP),
 ) -> None:
@@ -512,7 +512,7 @@ def bench(
     turns: int = typer.Option(2000, "--turns", help="Test-split turns to code (with their context)."),
     model: Optional[Path] = typer.Option(None, "--model", help="Model folder (default: the model shipped in models/)."),
     quantized: Optional[str] = typer.Option(None, "--quantized", help="Reduced-precision backend to measure: bf16, "
-                                            "int8 or onnx-int8 (default: bf16 where the CPU has it, else onnx-int8 "
+                                            "bf16-compiled, int8 or onnx-int8 (default: bf16 where the CPU has it, else onnx-int8 "
                                             "when the fast extra is installed, else int8)."),
     rounds: int = typer.Option(3, "--rounds", help="Interleaved rounds of the four configurations; medians are "
                                "reported, so a ratio compares runs minutes apart."),

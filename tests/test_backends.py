@@ -54,6 +54,24 @@ def test_bf16_casts_the_encoder_once_and_keeps_the_heads_fp32(tiny):
     assert marker.dtype == np.float32 and np.isfinite(marker).all()
 
 
+@pytest.mark.slow
+def test_bf16_compiled_agrees_with_fp32_on_lengths_it_was_not_compiled_for(tiny):
+    folder, records = tiny  # compiled at load on a 2 x 16 batch; the records are longer and batched otherwise
+    probs = agree_with_fp32(folder, records, "bf16-compiled", atol=0.02)
+    np.testing.assert_allclose(probs, TransformerCoder.load(folder, backend="bf16").predict_proba(records), atol=0.02)
+
+
+def test_bf16_compiled_without_a_compiler_is_a_clear_error_at_load(tiny, monkeypatch):
+    def no_compiler(net, **_):
+        def fail(**__):
+            raise RuntimeError("Compiler: cc is not found.")
+        return fail
+
+    monkeypatch.setattr(torch, "compile", no_compiler)
+    with pytest.raises(ModelLoadError, match="cc is not found.*needs a C\\+\\+ compiler.*--backend bf16"):
+        TransformerCoder.load(tiny[0], backend="bf16-compiled")
+
+
 @pytest.mark.parametrize("native, expected", [(True, "bf16"), (False, "torch")])
 def test_auto_runs_bf16_only_where_the_cpu_has_it(tiny, monkeypatch, native, expected):
     import rupture_nlp.backends as backends
