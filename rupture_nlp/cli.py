@@ -205,8 +205,8 @@ def train(
     learning_rate: float = typer.Option(1e-4, help="Encoder learning rate."),
     annomi: Optional[Path] = typer.Option(None, "--annomi", help="Folder with AnnoMI-simple-dev.csv (else RUPTURE_ANNOMI_DIR)."),
     seed: int = typer.Option(13, help="Random seed."),
-    pooling: str = typer.Option("mean", help="How the heads read the encoder: 'mean' (every token) or "
-                                "'turn_and_mean' (the turn's own tokens beside every token)."),
+    pooling: str = typer.Option("turn_and_mean", help="How the heads read the encoder: 'turn_and_mean' (the turn's "
+                                "own tokens beside every token) or 'mean' (every token; the shipped model's)."),
     data: Optional[Path] = typer.Option(None, "--data", help="Corpus folder laid out like the project's data/ "
                                         "(authored/, labels/, imported/, splits.json); default: the project's."),
     epoch_choice: str = typer.Option("client_and_stage", "--epoch-choice", help="Dev figure that picks the epoch kept: "

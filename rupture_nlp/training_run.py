@@ -93,7 +93,7 @@ def encoder_alone(coder):
 
 def train_and_report(output: Path, base: Path | None, epochs: int, max_length: int, annomi: Path | None, seed: int,
                      log=print, context_turns: int = 3, learning_rate: float = 1e-4, data_dir: Path | None = None,
-                     pooling: str = "mean", epoch_choice: str = "client_and_stage") -> dict:
+                     pooling: str = "turn_and_mean", epoch_choice: str = "client_and_stage") -> dict:
     from rupture_nlp.baseline import BaselineCoder
     from rupture_nlp.corpus import DATA_DIR
     from rupture_nlp.train import TrainingArguments, train
