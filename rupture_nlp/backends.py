@@ -16,8 +16,8 @@ costs time, kept apart so `TransformerCoder` stays the same whichever runs it.
   constants, shapes dynamic), which fuses attention's scale-mask-softmax, GELU and the
   residual adds that run as separate passes over memory in eager mode. ~1.1x the eager bf16
   speed on a 2-vCPU AMD EPYC (160.8 vs 143.5 and 143.3 vs 127.4 turns/s, alternated in one
-  process) for a compile of ~40 s at load, so it pays off from a few thousand turns on and
-  is opt-in. Needs a C++ compiler (gcc) at run time; without one, loading it is a clear
+  process, ~0.9 ms saved a turn) for 20-40 s more at load (each `--workers` process pays
+  it), so it pays off from some 20,000-45,000 turns a process on and is opt-in. Needs a C++ compiler (gcc) at run time; without one, loading it is a clear
   error, not a failure halfway through a batch.
 - `int8`: torch dynamic int8 quantization of the linear layers (no extra needed; the torch
   API is deprecated in favour of torchao but still works, so it is the no-install option).
@@ -88,10 +88,12 @@ class CompiledBf16Runner(Bf16Runner):
         import torch
 
         super().__init__(net)
-        self.compiled = torch.compile(self.net, dynamic=True)
+        self.compiled = torch.compile(self.net, dynamic=True, options={"freezing": True})
         warm = np.ones((2, 16), dtype=np.int64)
+        mask = warm.copy()
+        mask[1, 8:] = 0  # one padded row, as real batches have
         try:
-            self(dict(input_ids=warm, attention_mask=warm, token_type_ids=np.zeros_like(warm)))
+            self(dict(input_ids=warm, attention_mask=mask, token_type_ids=np.zeros_like(warm)))
         except Exception as exc:  # inductor raises many types (no compiler, unsupported op, ...)
             raise BackendError(f"the bf16-compiled backend could not compile the model "
                                f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); it needs a "
@@ -99,11 +101,13 @@ class CompiledBf16Runner(Bf16Runner):
 
     def __call__(self, batch: Batch) -> Heads:
         import torch
-        import torch._inductor.config as inductor_config
 
-        with torch.inference_mode(), inductor_config.patch(freezing=True):
+        rows = len(batch["input_ids"])
+        if rows == 1:  # dynamic shapes still specialise a size of 1: a one-turn batch would recompile mid-run
+            batch = {k: np.repeat(v, 2, axis=0) for k, v in batch.items()}
+        with torch.inference_mode():
             heads = self.compiled(**{k: torch.from_numpy(v) for k, v in batch.items()})
-            return tuple(h.float().numpy() for h in heads)
+            return tuple(h[:rows].float().numpy() for h in heads)
 
 
 def native_bf16() -> bool:

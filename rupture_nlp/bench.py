@@ -255,7 +255,10 @@ def run_bench(turns: int = 2000, model: str | Path | None = None, quantized: str
         for round_number in range(1, rounds + 1):
             measured.append({})
             for config in CONFIGS:
-                run = measured[-1][config] = _spawn(config, inputs, model, quantized)
+                try:
+                    run = measured[-1][config] = _spawn(config, inputs, model, quantized)
+                except RuntimeError as exc:
+                    raise RuntimeError(f"round {round_number}/{rounds}: {exc}") from None
                 log(f"round {round_number}/{rounds}  {config:17} {run['turns_per_s']:8.1f} turns/s  "
                     f"peak RSS {run['peak_rss_mb']:6.0f} MB")
         limit = _spawn("limit", inputs, model, quantized)
@@ -309,7 +312,7 @@ def format_table(result: dict) -> str:
     for key, (median, low, high) in result["ratios"].items():
         top, bottom = key.split("/")
         spread = f"  (rounds {low:.2f}-{high:.2f})" if result["rounds"] > 1 else ""
-        lines.append(f"{names[top] + ' / ' + names[bottom] + ':':28} {median:.2f}x{spread}")
+        lines.append(f"{names[top] + ' / ' + names[bottom] + ':':31} {median:.2f}x{spread}")
     lines += [
         f"model: {result['flops_per_turn'] / 1e9:.3f} GFLOP a turn; torch.mm fp32: {result['matmul_flops'] / 1e9:.1f} GFLOP/s"
         + (f", bf16: {result['matmul_flops_bf16'] / 1e9:.1f} GFLOP/s" if result.get("matmul_flops_bf16") else ""),
@@ -334,6 +337,8 @@ def main(argv: list[str] | None = None) -> None:
                         "medians are reported (default 3)")
     parser.add_argument("--json", action="store_true", help="print one JSON object and nothing else on stdout")
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error(f"--rounds {args.rounds}: at least one round is needed")
     result = run_bench(args.turns, args.model, args.quantized, rounds=args.rounds)
     print(json.dumps(summary(result)) if args.json else format_table(result))
 

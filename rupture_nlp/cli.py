@@ -142,7 +142,7 @@ def code(
                                             "stderr is not a terminal, or never (default: on a terminal only)."),
     backend: str = typer.Option("auto", "--backend", help="Inference backend: auto (bf16 where the CPU has bf16 "
                                 "instructions, else torch), torch (fp32, identical on every machine), bf16, bf16-compiled "
-                                "(torch.compile, ~40 s at load, for large batches), int8 (torch int8), onnx or onnx-int8 (ONNX Runtime; pip install 'rupture-nlp[fast]')."),
+                                "(torch.compile, 20-40 s more at load, for tens of thousands of turns), int8 (torch int8), onnx or onnx-int8 (ONNX Runtime; pip install 'rupture-nlp[fast]')."),
     deidentify: bool = typer.Option(False, "--deidentify", help=DEID_HELP),
     deid_mapping: Optional[Path] = typer.Option(None, "--deid-mapping", help=DEID_MAPPING_HELP),
 ) -> None:
@@ -241,7 +241,7 @@ def train(
 
 @app.command()
 def split(
-    data: Path = typer.Option(None, "--data", help="Corpus folder laid out like the project's data/ (default: the project's)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Corpus folder laid out like the project's data/ (default: the project's)."),
     annomi: Optional[Path] = typer.Option(None, "--annomi", help="Folder with AnnoMI-simple-dev.csv (else RUPTURE_ANNOMI_DIR)."),
 ) -> None:
     """Give the corpus's new sessions a train/dev/test split in splits.json; existing ones keep theirs."""
@@ -514,7 +514,7 @@ def bench(
     quantized: Optional[str] = typer.Option(None, "--quantized", help="Reduced-precision backend to measure: bf16, "
                                             "bf16-compiled, int8 or onnx-int8 (default: bf16 where the CPU has it, else onnx-int8 "
                                             "when the fast extra is installed, else int8)."),
-    rounds: int = typer.Option(3, "--rounds", help="Interleaved rounds of the four configurations; medians are "
+    rounds: int = typer.Option(3, "--rounds", min=1, help="Interleaved rounds of the four configurations; medians are "
                                "reported, so a ratio compares runs minutes apart."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object (turns/s per configuration) and nothing else."),
 ) -> None:

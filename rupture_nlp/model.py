@@ -1,6 +1,7 @@
 """Transformer coder: load a saved checkpoint and code turns. Inference only.
 
-The network is one pretrained encoder (mean-pooled) with three heads: client marker
+The network is one pretrained encoder (mean-pooled, or the turn's own tokens and all tokens
+mean-pooled side by side: `pooling` in its config) with three heads: client marker
 (3-way), client subtype (14-way, read only when a marker is predicted) and therapist
 stage (7-way). Its input is the target turn first (`role: text [cues: …]`), then the
 preceding turns as a second segment truncated from the left, so the turn itself is never

@@ -42,7 +42,7 @@ thinly are less reliable (see per-group figures).
   {{ args.none_keep }} per epoch{% if args.bf16 %}, matrix products in bf16 (autocast, fp32 weights){% endif %};
   {{ "%.1f"|format(seconds / 60) }} minutes on a 2-core CPU
 - training data hash: `{{ config.train_data_hash }}`; the same recipe:
-  `rupture-nlp train --epochs {{ args.epochs }} --seed {{ args.seed }} --max-length {{ args.max_length }} --context-turns {{ args.context_turns }} --learning-rate {{ args.learning_rate }} --pooling {{ args.pooling or "mean" }} --epoch-choice {{ args.epoch_choice or "client" }}`
+  `rupture-nlp train --epochs {{ args.epochs }} --seed {{ args.seed }} --max-length {{ args.max_length }} --context-turns {{ args.context_turns }} --learning-rate {{ args.learning_rate }} --pooling {{ args.pooling or "mean" }} --epoch-choice {{ args.epoch_choice or "client" }}{% if config.base_model != "model" %} --base PATH/{{ config.base_model }}{% endif %}`
   on a corpus with that hash (bf16 autocast follows the CPU, so another CPU type gives close, not identical, weights)
 
 ## Training data

@@ -29,7 +29,6 @@ from collections import defaultdict
 from pathlib import Path
 
 from rupture_nlp.corpus import DATA_DIR, load_all, load_splits
-from rupture_nlp.errors import TranscriptError
 
 PATTERN = ["test", "train", "train", "dev", "train", "test", "train", "train", "dev", "train"]
 TEST_FLOOR = 5

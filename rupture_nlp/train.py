@@ -225,7 +225,7 @@ def train(train_records: list[dict], dev_records: list[dict], out_dir: str | Pat
         net.eval()
         if dev_records:
             client_f1, stage_f1 = dev_macro_f1(coder, dev_records)
-            score = client_f1 if args.epoch_choice == "client" else (client_f1 + stage_f1) / 2
+            score = epoch_score(client_f1, stage_f1, args.epoch_choice)
             figures = (f"dev client macro-F1 {client_f1:.3f}, stage {stage_f1:.3f}, "
                        f"mean {(client_f1 + stage_f1) / 2:.3f}")
         else:
@@ -242,6 +242,11 @@ def train(train_records: list[dict], dev_records: list[dict], out_dir: str | Pat
     if out_dir:
         coder.save(out_dir)
     return coder
+
+
+def epoch_score(client_f1: float, stage_f1: float, choice: str) -> float:
+    """The dev figure an epoch is kept by (`TrainingArguments.epoch_choice`)."""
+    return client_f1 if choice == "client" else (client_f1 + stage_f1) / 2
 
 
 def dev_macro_f1(coder: TransformerCoder, dev: list[dict]) -> tuple[float, float]:

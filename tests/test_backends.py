@@ -59,6 +59,10 @@ def test_bf16_compiled_agrees_with_fp32_on_lengths_it_was_not_compiled_for(tiny)
     folder, records = tiny  # compiled at load on a 2 x 16 batch; the records are longer and batched otherwise
     probs = agree_with_fp32(folder, records, "bf16-compiled", atol=0.02)
     np.testing.assert_allclose(probs, TransformerCoder.load(folder, backend="bf16").predict_proba(records), atol=0.02)
+    coder = TransformerCoder.load(folder, backend="bf16-compiled")
+    with torch._dynamo.config.patch(error_on_recompile=True):  # a one-turn batch must not compile again mid-run
+        one = coder.logits(records[-1:])[0]
+        assert one.shape == (1, 3) and np.isfinite(one).all()
 
 
 def test_bf16_compiled_without_a_compiler_is_a_clear_error_at_load(tiny, monkeypatch):
@@ -119,7 +123,7 @@ def test_unwritable_model_folder_falls_back_to_the_user_cache(tiny, tmp_path, mo
 
 
 def test_unknown_backend_is_a_clear_load_error(tiny):
-    with pytest.raises(ModelLoadError, match="unknown backend 'fp8'.*auto, torch, bf16, int8, onnx, onnx-int8"):
+    with pytest.raises(ModelLoadError, match="unknown backend 'fp8'.*auto, torch, bf16, bf16-compiled, int8, onnx, onnx-int8"):
         TransformerCoder.load(tiny[0], backend="fp8")
 
 

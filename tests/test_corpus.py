@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from rupture_nlp.corpus import DATA_DIR, load_annomi, load_authored, load_splits
+from rupture_nlp import splits as make_splits
 from rupture_nlp.labels import check_code
 
 ROOT = Path(__file__).parents[1]
@@ -98,14 +99,7 @@ def test_adjudicated_decisions_replace_the_primary_codes():
         assert row_code["marker"] in (None, "none", "confrontation", "withdrawal")
 
 
-def _make_splits():
-    from rupture_nlp import splits
-
-    return splits
-
-
 def test_new_sessions_lift_a_thin_dialect_group_to_the_test_floor():
-    make_splits = _make_splits()
     splits = {"old_1": "test", "old_2": "train"}
     groups = {"old_1": "nigerian_english", "old_2": "nigerian_english", "annomi_9": "annomi"}
     new = {"authored": [(0.1 * k, f"ng_{k}") for k in range(8)], "annomi": [(0.0, "annomi_9")]}
@@ -119,7 +113,6 @@ def test_new_sessions_lift_a_thin_dialect_group_to_the_test_floor():
 
 
 def test_training_only_sessions_go_to_train_and_leave_the_deal_and_the_floor_alone():
-    make_splits = _make_splits()
     splits = {"old_1": "test"}
     new = {"authored": [(0.1 * k, f"s_{k}") for k in range(10)] + [(0.9, "extra_1"), (0.95, "extra_2")]}
     groups = {sid: "southern_us" for sid in ["old_1", *(f"s_{k}" for k in range(10)), "extra_1", "extra_2"]}
@@ -133,7 +126,6 @@ def test_training_only_sessions_go_to_train_and_leave_the_deal_and_the_floor_alo
 
 @pytest.mark.parametrize("n", [2, 3, 4, 6, 10])
 def test_floor_and_deal_send_at_most_half_of_a_groups_new_sessions_to_test_and_leave_a_dev_session(n):
-    make_splits = _make_splits()
     sessions = [(0.1 * k, f"new_{k}") for k in range(n)]
     groups = {sid: "older_adult" for _, sid in sessions}  # one group, no test session yet: the floor wants five
     chosen = make_splits.assign_new({"authored": sessions}, {}, groups, set())
@@ -144,7 +136,6 @@ def test_floor_and_deal_send_at_most_half_of_a_groups_new_sessions_to_test_and_l
 
 
 def test_a_group_at_the_floor_takes_no_extra_test_sessions():
-    make_splits = _make_splits()
     splits = {f"old_{k}": "test" for k in range(make_splits.TEST_FLOOR)}
     groups = {sid: "british_irish" for sid in splits} | {"new_1": "british_irish"}
     assert make_splits.floor_to_test({"authored": [(0.2, "new_1")]}, splits, groups) == {}

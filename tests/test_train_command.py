@@ -126,11 +126,22 @@ def test_the_epoch_is_judged_on_both_heads_of_dev():
            {"role": "client", "marker": "confrontation", "says": "confrontation"},
            {"role": "client", "marker": "withdrawal", "says": "none"},
            {"role": "therapist", "stage": "none", "says": "none"},
-           {"role": "therapist", "stage": "affirming", "says": "none"}]
+           {"role": "therapist", "stage": "affirming", "says": "none"},
+           {"role": "therapist", "stage": "repairing", "says": "repairing"}]
     client, stage = dev_macro_f1(ScriptedCoder(), dev)
-    # client: none F1 2/3, confrontation 1, withdrawal 0 -> 5/9; stage: none F1 2/3, the six others 0 -> (2/3)/7
-    assert client == pytest.approx(5 / 9) and stage == pytest.approx(2 / 21)
+    # client: none F1 2/3, confrontation 1, withdrawal 0 -> 5/9;
+    # stage: none F1 2/3, repairing 1, affirming and the four never seen 0 -> (5/3)/7
+    assert client == pytest.approx(5 / 9) and stage == pytest.approx(5 / 21)
     assert dev_macro_f1(ScriptedCoder(), dev[:3])[1] == 0.0  # no therapist turns: nothing to score
+
+
+def test_the_epoch_is_kept_by_both_heads_unless_the_client_rule_is_asked_for():
+    from rupture_nlp.train import epoch_score
+
+    later = (0.70, 0.65)  # a later epoch: client slightly lower, stage much higher
+    earlier = (0.72, 0.55)
+    assert epoch_score(*later, "client_and_stage") > epoch_score(*earlier, "client_and_stage")
+    assert epoch_score(*later, "client") < epoch_score(*earlier, "client")
 
 
 def test_an_unknown_epoch_choice_is_refused_by_the_training_function():
