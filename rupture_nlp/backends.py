@@ -17,8 +17,9 @@ costs time, kept apart so `TransformerCoder` stays the same whichever runs it.
   residual adds that run as separate passes over memory in eager mode. ~1.1x the eager bf16
   speed on a 2-vCPU AMD EPYC (160.8 vs 143.5 and 143.3 vs 127.4 turns/s, alternated in one
   process, ~0.9 ms saved a turn) for 20-40 s more at load (each `--workers` process pays
-  it), so it pays off from some 20,000-45,000 turns a process on and is opt-in. Needs a C++ compiler (gcc) at run time; without one, loading it is a clear
-  error, not a failure halfway through a batch.
+  it), so it pays off from some 20,000-45,000 turns a process on and is opt-in. Needs a C++
+  compiler (gcc) at run time; without one, loading it is a clear error, not a failure
+  halfway through a batch.
 - `int8`: torch dynamic int8 quantization of the linear layers (no extra needed; the torch
   API is deprecated in favour of torchao but still works, so it is the no-install option).
 - `onnx`: the network exported with `torch.onnx.export(..., dynamo=True)` (the legacy
