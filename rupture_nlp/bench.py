@@ -139,7 +139,7 @@ def run_config(name: str, records: list[dict], model: str | None, quantized: str
 
     backend = quantized if name == "engine_quantized" else "torch"
     loading = time.perf_counter()
-    coder = TransformerCoder.load(model, backend=backend)  # bf16-compiled compiles here, untimed: see load_s
+    coder = TransformerCoder.load(model, backend=backend)  # bf16-compiled compiles here: timed apart as load_seconds
     load_seconds = time.perf_counter() - loading
     if name.startswith("pipeline"):
         pipe = rupture_pipeline(coder, 1 if name == "pipeline_b1" else 32)

@@ -142,7 +142,8 @@ def code(
                                             "stderr is not a terminal, or never (default: on a terminal only)."),
     backend: str = typer.Option("auto", "--backend", help="Inference backend: auto (bf16 where the CPU has bf16 "
                                 "instructions, else torch), torch (fp32, identical on every machine), bf16, bf16-compiled "
-                                "(torch.compile, 20-40 s more at load, for tens of thousands of turns), int8 (torch int8), onnx or onnx-int8 (ONNX Runtime; pip install 'rupture-nlp[fast]')."),
+                                "(torch.compile, 20-40 s more at load, for tens of thousands of turns), int8 (torch int8), "
+                                "onnx or onnx-int8 (ONNX Runtime; pip install 'rupture-nlp[fast]')."),
     deidentify: bool = typer.Option(False, "--deidentify", help=DEID_HELP),
     deid_mapping: Optional[Path] = typer.Option(None, "--deid-mapping", help=DEID_MAPPING_HELP),
 ) -> None:
