@@ -62,12 +62,13 @@ class TorchRunner:
 
     def __init__(self, net) -> None:
         self.net = net.eval()
+        self.forward = self.net  # what a call runs: the network itself, or a compiled form of it
 
     def __call__(self, batch: Batch) -> Heads:
         import torch
 
         with torch.inference_mode():
-            heads = self.net(**{k: torch.from_numpy(v) for k, v in batch.items()})
+            heads = self.forward(**{k: torch.from_numpy(v) for k, v in batch.items()})
             return tuple(h.float().numpy() for h in heads)
 
 
@@ -89,7 +90,7 @@ class CompiledBf16Runner(Bf16Runner):
         import torch
 
         super().__init__(net)
-        self.compiled = torch.compile(self.net, dynamic=True, options={"freezing": True})
+        self.forward = torch.compile(self.net, dynamic=True, options={"freezing": True})
         warm = np.ones((2, 16), dtype=np.int64)
         mask = warm.copy()
         mask[1, 8:] = 0  # one padded row, as real batches have
@@ -101,14 +102,10 @@ class CompiledBf16Runner(Bf16Runner):
                                f"C++ compiler such as gcc. Use --backend bf16 (the same arithmetic, not compiled).") from exc
 
     def __call__(self, batch: Batch) -> Heads:
-        import torch
-
-        rows = len(batch["input_ids"])
-        if rows == 1:  # dynamic shapes still specialise a size of 1: a one-turn batch would recompile mid-run
-            batch = {k: np.repeat(v, 2, axis=0) for k, v in batch.items()}
-        with torch.inference_mode():
-            heads = self.compiled(**{k: torch.from_numpy(v) for k, v in batch.items()})
-            return tuple(h[:rows].float().numpy() for h in heads)
+        if len(batch["input_ids"]) > 1:
+            return super().__call__(batch)
+        # dynamic shapes still specialise a size of 1: a one-turn batch would recompile mid-run
+        return tuple(head[:1] for head in super().__call__({k: np.repeat(v, 2, axis=0) for k, v in batch.items()}))
 
 
 def native_bf16() -> bool:

@@ -296,8 +296,8 @@ def format_table(result: dict) -> str:
 
     runs, quantized = result["runs"], result["quantized_backend"]
     table = pd.DataFrame({config: {"turns/s": round(r["turns_per_s"], 1),
-                                   "rounds": " / ".join(f"{x:.1f}" for x in r.get("rounds", [r["turns_per_s"]])),
-                                   "seconds": round(r["seconds"], 1), "load s": round(r.get("load_seconds", 0.0), 1),
+                                   "rounds": " / ".join(f"{x:.1f}" for x in r["rounds"]),
+                                   "seconds": round(r["seconds"], 1), "load s": round(r["load_seconds"], 1),
                                    "backend": r["backend"] if config.startswith("engine") else "torch (pipeline)",
                                    "peak RSS MB": round(r["peak_rss_mb"])}
                           for config, r in runs.items()}).T

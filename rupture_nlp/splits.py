@@ -25,7 +25,7 @@ Command line: `rupture-nlp split [--data FOLDER]` (default: the project's `data/
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 from rupture_nlp.corpus import DATA_DIR, load_all, load_splits
@@ -125,8 +125,5 @@ def assign_splits(data_dir: Path = DATA_DIR, annomi: Path | None = None) -> dict
     new = assign_new(by_source, splits, groups, training_only)
     splits.update(new)
     path.write_text(json.dumps(dict(sorted(splits.items())), indent=0) + "\n")
-    counts: dict[str, int] = defaultdict(int)
-    for value in splits.values():
-        counts[value] += 1
-    return {"counts": dict(counts), "new": len(new),
+    return {"counts": dict(Counter(splits.values())), "new": len(new),
             "training_only_elsewhere": sorted(sid for sid in training_only if splits.get(sid) not in (None, "train"))}
